@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing ipfs-accelerate needs on Debian 12 (run as root or with sudo).
+# Skips apt entirely when everything is already there, so repeated runs are fast.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config  # toolchain
+  libopenblas-dev                               # GEMM (measured faster than our own kernels for large f32)
+  libcjson-dev                                  # JSON (tests now; model configs later)
+  ocl-icd-libopencl1 pocl-opencl-icd clinfo     # OpenCL loader + a CPU OpenCL device, so detection lists one
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

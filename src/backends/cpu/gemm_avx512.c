@@ -1,0 +1,263 @@
+/* AVX-512 kernel set of the GEMM engine (compiled with AVX-512 F/BW/DQ/VL flags; used only when ctx->isa says
+ * the CPU has them).
+ *
+ * Micro-kernel: 14 x 32 tile = 28 zmm accumulators; per k it loads two B vectors and broadcasts 14 A values
+ * (28 FMAs per 16 loads, so the two FMA ports stay busy). Packing converts f16/bf16 to f32 and transposes
+ * operands that are contiguous along K (row-major A, HF Linear weights as B) with 16 x 16 in-register
+ * transposes. */
+#include "backends/cpu/gemm.h"
+
+#include <immintrin.h>
+
+#ifndef XMR
+#define XMR 14
+#endif
+enum { X_MR = XMR, X_NR = 32 };
+
+static inline __mmask16 lanes_mask(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* Up to 16 consecutive elements of dtype at p as f32; lanes outside mask read as 0 (and are not touched). */
+static inline __m512 load16(const char *p, accel_dtype dtype, __mmask16 mask) {
+    switch (dtype) {
+    case ACCEL_F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+    case ACCEL_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
+    default: return _mm512_maskz_loadu_ps(mask, p);
+    }
+}
+
+/* In-place transpose of a 16 x 16 block held as 16 row vectors. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4i + j], 128-bit lane L: column 4L + j of rows 4i .. 4i + 3 */
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    /* 4 x 4 transpose of 128-bit lanes among r[j], r[4 + j], r[8 + j], r[12 + j] */
+    for (int j = 0; j < 4; j++) {
+        t[j] = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);
+        t[4 + j] = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+        t[8 + j] = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
+        r[4 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
+        r[12 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xDD);
+    }
+}
+
+/* X(p, k) contiguous along k: load 16 (p) x 16 (k) blocks, transpose, store 16 k-rows of the panel. */
+static void pack_along_k(float *dst, int width, const char *src, accel_dtype dtype, int64_t np, int64_t nk,
+                         int64_t sp) {
+    const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    for (int p0 = 0; p0 < width; p0 += 16) {
+        const int64_t rows = np - p0;
+        const __mmask16 store_mask = lanes_mask(width - p0);
+        if (rows <= 0) {
+            for (int64_t k = 0; k < nk; k++) _mm512_mask_storeu_ps(dst + k * width + p0, store_mask, _mm512_setzero_ps());
+            continue;
+        }
+        for (int64_t k0 = 0; k0 < nk; k0 += 16) {
+            const int64_t kn = nk - k0 < 16 ? nk - k0 : 16;
+            const __mmask16 load_mask = lanes_mask(kn);
+            __m512 v[16];
+            for (int r = 0; r < 16; r++)
+                v[r] = r < rows ? load16(src + (p0 + r) * sp + k0 * es, dtype, load_mask) : _mm512_setzero_ps();
+            transpose16(v);
+            for (int64_t kk = 0; kk < kn; kk++) _mm512_mask_storeu_ps(dst + (k0 + kk) * width + p0, store_mask, v[kk]);
+        }
+    }
+}
+
+/* X(p, k) contiguous along p: each k-row of the panel is a (converted) copy. */
+static void pack_along_p(float *dst, int width, const char *src, accel_dtype dtype, int64_t np, int64_t nk,
+                         int64_t sk) {
+    const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    for (int64_t k = 0; k < nk; k++) {
+        const char *s = src + k * sk;
+        for (int p0 = 0; p0 < width; p0 += 16) {
+            const __m512 v = load16(s + p0 * es, dtype, lanes_mask(np - p0));
+            _mm512_mask_storeu_ps(dst + k * width + p0, lanes_mask(width - p0), v);
+        }
+    }
+}
+
+static void pack_avx512(float *dst, int width, const char *src, accel_dtype dtype, int64_t np, int64_t nk, int64_t sp,
+                        int64_t sk) {
+    const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    if (sk == es && np > 1)
+        pack_along_k(dst, width, src, dtype, np, nk, sp);
+    else if (sp == es || np == 1)
+        pack_along_p(dst, width, src, dtype, np, nk, sk);
+    else
+        gemm_pack_generic(dst, width, src, dtype, np, nk, sp, sk);
+}
+
+static void ukernel_14x32(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                          int64_t ldc, int m, int n, int accumulate) {
+    __m512 acc0[X_MR], acc1[X_MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < X_MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + X_NR - 1), _MM_HINT_T0);
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < X_MR; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+        }
+        a += X_MR;
+        b += X_NR;
+    }
+    if (m == X_MR && n == X_NR) {
+#pragma GCC unroll 16
+        for (int i = 0; i < X_MR; i++) {
+            float *row = c + i * ldc;
+            if (accumulate) {
+                acc0[i] = _mm512_add_ps(acc0[i], _mm512_loadu_ps(row));
+                acc1[i] = _mm512_add_ps(acc1[i], _mm512_loadu_ps(row + 16));
+            }
+            _mm512_storeu_ps(row, acc0[i]);
+            _mm512_storeu_ps(row + 16, acc1[i]);
+        }
+        return;
+    }
+    /* edge tile: spill to memory, then masked stores of the valid part */
+    float tile[X_MR][X_NR] __attribute__((aligned(64)));
+#pragma GCC unroll 16
+    for (int i = 0; i < X_MR; i++) {
+        _mm512_store_ps(tile[i], acc0[i]);
+        _mm512_store_ps(tile[i] + 16, acc1[i]);
+    }
+    const __mmask16 m0 = lanes_mask(n), m1 = lanes_mask(n - 16);
+    for (int i = 0; i < m; i++) {
+        float *row = c + i * ldc;
+        __m512 v0 = _mm512_load_ps(tile[i]), v1 = _mm512_load_ps(tile[i] + 16);
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+        }
+        _mm512_mask_storeu_ps(row, m0, v0);
+        _mm512_mask_storeu_ps(row + 16, m1, v1);
+    }
+}
+
+/* f32 -> bf16 round to nearest even, NaN kept quiet (same rule as accel_f32_to_bf16). */
+static inline __m256i to_bf16(__m512 v) {
+    const __m512i x = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
+    return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
+}
+
+static void store_row_avx512(void *dst, accel_dtype dtype, const float *src, int64_t n) {
+    if (dtype == ACCEL_F32) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    }
+    uint16_t *h = dst;
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mask = lanes_mask(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(mask, src + i);
+        const __m256i r =
+            dtype == ACCEL_F16 ? _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) : to_bf16(v);
+        _mm256_mask_storeu_epi16(h + i, mask, r);
+    }
+}
+
+/* Four dot products at a time share the loads of x. */
+static void gemv_dot_avx512(float *y, const float *x, const char *w, accel_dtype dtype, int64_t nk, int64_t n,
+                            int64_t sj) {
+    const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const char *r0 = w + j * sj, *r1 = r0 + sj, *r2 = r1 + sj, *r3 = r2 + sj;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+        for (int64_t k = 0; k < nk; k += 16) {
+            const __mmask16 mask = lanes_mask(nk - k);
+            const __m512 xv = _mm512_maskz_loadu_ps(mask, x + k);
+            s0 = _mm512_fmadd_ps(xv, load16(r0 + k * es, dtype, mask), s0);
+            s1 = _mm512_fmadd_ps(xv, load16(r1 + k * es, dtype, mask), s1);
+            s2 = _mm512_fmadd_ps(xv, load16(r2 + k * es, dtype, mask), s2);
+            s3 = _mm512_fmadd_ps(xv, load16(r3 + k * es, dtype, mask), s3);
+        }
+        y[j] = _mm512_reduce_add_ps(s0);
+        y[j + 1] = _mm512_reduce_add_ps(s1);
+        y[j + 2] = _mm512_reduce_add_ps(s2);
+        y[j + 3] = _mm512_reduce_add_ps(s3);
+    }
+    for (; j < n; j++) {
+        const char *r0 = w + j * sj;
+        __m512 s0 = _mm512_setzero_ps();
+        for (int64_t k = 0; k < nk; k += 16) {
+            const __mmask16 mask = lanes_mask(nk - k);
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + k), load16(r0 + k * es, dtype, mask), s0);
+        }
+        y[j] = _mm512_reduce_add_ps(s0);
+    }
+}
+
+/* Columns in chunks of 128 (8 accumulators) so y stays in registers while K is swept. */
+static void gemv_axpy_avx512(float *y, const float *x, const char *w, accel_dtype dtype, int64_t nk, int64_t n,
+                             int64_t sk) {
+    const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    for (int64_t j0 = 0; j0 < n; j0 += 128) {
+        const int64_t cols = n - j0 < 128 ? n - j0 : 128;
+        const int nv = (int)((cols + 15) / 16);
+        __mmask16 mask[8];
+        __m512 acc[8];
+        for (int q = 0; q < 8; q++) {
+            mask[q] = lanes_mask(cols - 16 * q);
+            acc[q] = _mm512_setzero_ps();
+        }
+        const char *col = w + j0 * es;
+        if (nv == 8) {
+            for (int64_t k = 0; k < nk; k++) {
+                const __m512 xk = _mm512_set1_ps(x[k]);
+                const char *r = col + k * sk;
+#pragma GCC unroll 8
+                for (int q = 0; q < 8; q++)
+                    acc[q] = _mm512_fmadd_ps(xk, load16(r + 16 * q * es, dtype, (__mmask16)0xFFFF), acc[q]);
+            }
+        } else {
+            for (int64_t k = 0; k < nk; k++) {
+                const __m512 xk = _mm512_set1_ps(x[k]);
+                const char *r = col + k * sk;
+                for (int q = 0; q < nv; q++) acc[q] = _mm512_fmadd_ps(xk, load16(r + 16 * q * es, dtype, mask[q]), acc[q]);
+            }
+        }
+        for (int q = 0; q < nv; q++) _mm512_mask_storeu_ps(y + j0 + 16 * q, mask[q], acc[q]);
+    }
+}
+
+const gemm_kernels gemm_kernels_avx512 = {
+    .name = "avx512",
+    .mr = X_MR,
+    .nr = X_NR,
+    .kc = 256,
+    .mc = X_MR * 14,
+    .b_block_bytes = 2u << 20,
+    .fma_per_cycle = 32,
+    .ukernel = ukernel_14x32,
+    .pack = pack_avx512,
+    .store_row = store_row_avx512,
+    .gemv_dot = gemv_dot_avx512,
+    .gemv_axpy = gemv_axpy_avx512,
+};
