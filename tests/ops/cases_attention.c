@@ -81,12 +81,14 @@ typedef struct attn_params {
     fill_kind mask_fill;
     layout lq, lkv;
     accel_attention_params ap;
+    double qk_range; /* q and k in [-qk_range, qk_range) */
 } attn_params;
 
 static int build_attention(build_ctx *c, const void *pp, accel_tensor **out) {
     const attn_params *p = pp;
-    accel_tensor *q = in_tensor(c, p->tq, 4, (const int64_t[]){p->B, p->Hq, p->Sq, p->D}, FILL_U(-1, 1), p->lq);
-    accel_tensor *k = in_tensor(c, p->tkv, 4, (const int64_t[]){p->B, p->Hkv, p->Skv, p->D}, FILL_U(-1, 1), p->lkv);
+    fill_spec fqk = FILL_U(-p->qk_range, p->qk_range);
+    accel_tensor *q = in_tensor(c, p->tq, 4, (const int64_t[]){p->B, p->Hq, p->Sq, p->D}, fqk, p->lq);
+    accel_tensor *k = in_tensor(c, p->tkv, 4, (const int64_t[]){p->B, p->Hkv, p->Skv, p->D}, fqk, p->lkv);
     accel_tensor *v = in_tensor(c, p->tkv, 4, (const int64_t[]){p->B, p->Hkv, p->Skv, p->Dv}, FILL_U(-1, 1), p->lkv);
     accel_tensor *m = NULL;
     if (p->tm != NO_DTYPE) m = in_tensor(c, p->tm, p->ndm, p->sm, (fill_spec){p->mask_fill, -2, 2}, LAYOUT_CONTIG);
@@ -98,11 +100,11 @@ typedef struct attn_shape {
     int64_t B, Hq, Hkv, Sq, Skv, D, Dv;
 } attn_shape;
 
-static void add_attention(case_list *l, accel_dtype tq, accel_dtype tkv, attn_shape s, layout lq, layout lkv,
-                          accel_dtype tm, const int64_t *sm, int ndm, fill_kind mf, float scale, bool causal,
-                          int window) {
+static void add_attention_qk(case_list *l, accel_dtype tq, accel_dtype tkv, attn_shape s, layout lq, layout lkv,
+                             accel_dtype tm, const int64_t *sm, int ndm, fill_kind mf, float scale, bool causal,
+                             int window, double qk_range) {
     attn_params p = {.tq = tq, .tkv = tkv, .tm = tm, .B = s.B, .Hq = s.Hq, .Hkv = s.Hkv, .Sq = s.Sq, .Skv = s.Skv,
-                     .D = s.D, .Dv = s.Dv, .ndm = ndm, .mask_fill = mf, .lq = lq, .lkv = lkv};
+                     .D = s.D, .Dv = s.Dv, .ndm = ndm, .mask_fill = mf, .lq = lq, .lkv = lkv, .qk_range = qk_range};
     if (ndm) memcpy(p.sm, sm, sizeof(int64_t) * (size_t)ndm);
     p.ap = accel_attention_default_params();
     p.ap.scale = scale;
@@ -112,12 +114,19 @@ static void add_attention(case_list *l, accel_dtype tq, accel_dtype tkv, attn_sh
     if (tm != NO_DTYPE) shape_str(ms, sizeof ms, ndm, sm);
     op_case *c = case_add(
         l, "attention", build_attention, &p, sizeof p, tol(NMSE_DOT, tq, 1),
-        "q=%s kv=%s B=%lld Hq=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld Dv=%lld q:%s kv:%s mask=%s%s%s scale=%g%s window=%d",
+        "q=%s kv=%s B=%lld Hq=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld Dv=%lld q:%s kv:%s mask=%s%s%s scale=%g%s window=%d"
+        " |q|,|k|<%g",
         accel_dtype_name(tq), accel_dtype_name(tkv), (long long)s.B, (long long)s.Hq, (long long)s.Hkv,
         (long long)s.Sq, (long long)s.Skv, (long long)s.D, (long long)s.Dv, layout_name(lq), layout_name(lkv),
         tm == NO_DTYPE ? "none" : accel_dtype_name(tm), ms, mf == FILL_MASK && tm != NO_DTYPE ? "(-inf)" : "", scale,
-        causal ? " causal" : "", window);
+        causal ? " causal" : "", window, qk_range);
     c->flops = 2.0 * (double)(s.B * s.Hq * s.Sq * s.Skv) * (double)(s.D + s.Dv);
+}
+
+static void add_attention(case_list *l, accel_dtype tq, accel_dtype tkv, attn_shape s, layout lq, layout lkv,
+                          accel_dtype tm, const int64_t *sm, int ndm, fill_kind mf, float scale, bool causal,
+                          int window) {
+    add_attention_qk(l, tq, tkv, s, lq, lkv, tm, sm, ndm, mf, scale, causal, window, 1.0);
 }
 
 static void attention_cases(case_list *l) {
@@ -161,6 +170,10 @@ static void attention_cases(case_list *l) {
     add_attention(l, F, F, (attn_shape){1, 32, 4, 1, 1024, 64, 64}, C, C, N, none, 0, FILL_MASK, 0, true, 0);
     add_attention(l, ACCEL_BF16, ACCEL_BF16, (attn_shape){1, 4, 4, 128, 128, 128, 128}, C, C, N, none, 0, FILL_MASK,
                   0, false, 0);
+    /* scores up to |q||k|D*scale = 100*64/8 = 800: beyond exp's f32 range without the running max */
+    add_attention_qk(l, F, F, (attn_shape){1, 2, 1, 9, 33, 64, 64}, C, C, N, none, 0, FILL_MASK, 0, true, 0, 10);
+    add_attention_qk(l, H, H, (attn_shape){1, 2, 2, 4, 300, 64, 64}, C, C, F, SH(1, 1, 4, 300), FILL_MASK, 0, false, 0,
+                     10);
 }
 
 void cases_attention(case_list *l) {

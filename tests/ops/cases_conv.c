@@ -83,6 +83,8 @@ static void conv1d_cases(case_list *l) {
     add_conv(l, 1, F, F, F, (conv_shape){2, 4, 6, 11, 1, 3, 1}, 1, 1, 1, 0, 1, 1, 2, C);
     add_conv(l, 1, F, F, N, (conv_shape){2, 8, 8, 13, 1, 5, 1}, 1, 1, 2, 0, 1, 1, 8, C);
     add_conv(l, 1, F, F, F, (conv_shape){2, 5, 3, 7, 1, 1, 1}, 1, 1, 0, 0, 1, 1, 1, C);
+    add_conv(l, 1, F, F, F, (conv_shape){1, 3, 4, 5, 1, 3, 1}, 1, 1, 4, 0, 1, 1, 1, C); /* outputs made of padding only */
+    add_conv(l, 2, F, F, F, (conv_shape){1, 3, 4, 4, 5, 3, 3}, 2, 1, 3, 3, 1, 1, 1, C);
     add_conv(l, 1, F, F, N, (conv_shape){1, 1, 32, 400, 1, 10, 1}, 5, 1, 0, 0, 1, 1, 1, C);
     add_conv(l, 1, F, F, F, (conv_shape){1, 80, 64, 300, 1, 3, 1}, 1, 1, 1, 0, 1, 1, 1, C);
     add_conv(l, 1, F, F, F, (conv_shape){1, 64, 64, 300, 1, 3, 1}, 2, 1, 1, 0, 1, 1, 1, C);

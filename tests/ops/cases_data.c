@@ -205,6 +205,7 @@ static void window_cases(case_list *l) {
         add_window(l, m, ACCEL_I32, 2, 8, 12, 5, 2, C);
         add_window(l, m, ACCEL_BF16, 1, 6, 6, 3, 1, C);
         add_window(l, m, ACCEL_I64, 1, 7, 7, 3, 7, C);
+        add_window(l, m, ACCEL_I8, 3, 4, 6, 2, 2, C);
         add_window(l, m, ACCEL_F32, 2, 8, 12, 5, 4, LAYOUT_PERMUTED);
         add_window(l, m, ACCEL_F32, 1, 56, 56, 96, 7, C);
     }
@@ -395,6 +396,9 @@ static void interp_cases(case_list *l) {
         add_interp(l, ACCEL_F16, SH(1, 3, 7, 5), 10, 11, BL, a, LAYOUT_SLICED);
     }
     add_interp(l, ACCEL_F32, SH(1, 2, 6, 6), 6, 6, BC, false, C);
+    add_interp(l, ACCEL_F32, SH(1, 2, 8, 8), 16, 16, NE, false, C);
+    add_interp(l, ACCEL_F32, SH(1, 2, 8, 8), 16, 16, BL, false, C);
+    add_interp(l, ACCEL_BF16, SH(1, 2, 8, 8), 16, 16, BC, true, C);
     add_interp(l, ACCEL_F32, SH(1, 1, 1, 1), 3, 2, BL, false, C);
     add_interp(l, ACCEL_F32, SH(1, 3, 7, 5), 10, 11, NE, false, LAYOUT_HEADS);
     add_interp(l, ACCEL_F32, SH(1, 3, 224, 224), 336, 336, BC, false, C);

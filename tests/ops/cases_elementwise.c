@@ -10,6 +10,7 @@ typedef struct cpy_params {
     int nd;
     int64_t shape[ACCEL_MAX_DIMS];
     layout lay;
+    fill_spec fill; /* kind FILL_UNIFORM with lo == hi == 0: the default ranges of cpy_fill() */
 } cpy_params;
 
 /* Ranges that exercise float->int truncation and saturation, and int->float values a float holds exactly
@@ -27,19 +28,23 @@ static fill_spec cpy_fill(accel_dtype src, accel_dtype dst) {
 
 static int build_cpy(build_ctx *c, const void *pp, accel_tensor **out) {
     const cpy_params *p = pp;
-    accel_tensor *x = in_tensor(c, p->src, p->nd, p->shape, cpy_fill(p->src, p->dst), p->lay);
+    bool dflt = p->fill.kind == FILL_UNIFORM && p->fill.lo == 0 && p->fill.hi == 0;
+    accel_tensor *x = in_tensor(c, p->src, p->nd, p->shape, dflt ? cpy_fill(p->src, p->dst) : p->fill, p->lay);
     out[0] = p->src == p->dst ? accel_cont(c->g, x) : accel_cast(c->g, x, p->dst);
     return 1;
 }
 
-static void add_cpy(case_list *l, accel_dtype src, accel_dtype dst, const int64_t *shape, int nd, layout lay) {
-    cpy_params p = {.src = src, .dst = dst, .nd = nd, .lay = lay};
+static void add_cpy_fill(case_list *l, accel_dtype src, accel_dtype dst, const int64_t *shape, int nd, layout lay,
+                         fill_spec fill, const char *note) {
+    cpy_params p = {.src = src, .dst = dst, .nd = nd, .lay = lay, .fill = fill};
     memcpy(p.shape, shape, sizeof(int64_t) * (size_t)nd);
     char s[64];
-    op_case *c = case_add(l, "cpy", build_cpy, &p, sizeof p, 0.0, "%s %s->%s %s %s", src == dst ? "cont" : "cast",
-                          accel_dtype_name(src), accel_dtype_name(dst), shape_str(s, sizeof s, nd, shape),
-                          layout_name(lay));
-    (void)c;
+    case_add(l, "cpy", build_cpy, &p, sizeof p, 0.0, "%s %s->%s %s %s%s", src == dst ? "cont" : "cast",
+             accel_dtype_name(src), accel_dtype_name(dst), shape_str(s, sizeof s, nd, shape), layout_name(lay), note);
+}
+
+static void add_cpy(case_list *l, accel_dtype src, accel_dtype dst, const int64_t *shape, int nd, layout lay) {
+    add_cpy_fill(l, src, dst, shape, nd, lay, FILL_U(0, 0), "");
 }
 
 static void cpy_cases(case_list *l) {
@@ -71,6 +76,15 @@ static void cpy_cases(case_list *l) {
     add_cpy(l, ACCEL_F32, ACCEL_BF16, SH(64, 4096), LAYOUT_CONTIG);
     add_cpy(l, ACCEL_F32, ACCEL_F32, SH(512, 513), LAYOUT_TRANSPOSED);
     add_cpy(l, ACCEL_F16, ACCEL_F16, SH(8, 64, 130), LAYOUT_HEADS);
+    /* edges of the conversions: overflow to inf, f16 subnormals, NaN/inf to every dtype (NaN -> 0 in integers,
+     * infinities saturate) */
+    add_cpy_fill(l, ACCEL_F32, ACCEL_F16, SH(9, 65), LAYOUT_CONTIG, FILL_U(-1e5, 1e5), " (overflow)");
+    add_cpy_fill(l, ACCEL_F32, ACCEL_F16, SH(9, 65), LAYOUT_CONTIG, FILL_U(-1e-4, 1e-4), " (subnormals)");
+    add_cpy_fill(l, ACCEL_F32, ACCEL_BF16, SH(9, 65), LAYOUT_CONTIG, FILL_U(-1e-38, 1e-38), " (subnormals)");
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 6; j++)
+            add_cpy_fill(l, k_float_types[i], k_all_types[j], SH(7, 33), LAYOUT_CONTIG, (fill_spec){FILL_SPECIAL, -300, 300},
+                         " (NaN, inf)");
 }
 
 /* ---- binary ----------------------------------------------------------------------------------------------- */
@@ -188,6 +202,7 @@ static void scale_cases(case_list *l) {
 /* ---- unary activations ------------------------------------------------------------------------------------ */
 typedef struct unary_params {
     size_t which; /* index in k_unary */
+    double range; /* 0: the activation's usual range */
     accel_dtype dt;
     int nd;
     int64_t shape[ACCEL_MAX_DIMS];
@@ -208,20 +223,26 @@ static const struct {
 
 static int build_unary(build_ctx *c, const void *pp, accel_tensor **out) {
     const unary_params *p = pp;
-    double r = k_unary[p->which].range;
+    double r = p->range > 0 ? p->range : k_unary[p->which].range;
     accel_tensor *x = in_tensor(c, p->dt, p->nd, p->shape, FILL_U(-r, r), p->lay);
     out[0] = k_unary[p->which].fn(c->g, x);
     return 1;
 }
 
-static void add_unary(case_list *l, size_t which, accel_dtype dt, const int64_t *shape, int nd, layout lay) {
-    unary_params p = {.which = which, .dt = dt, .nd = nd, .lay = lay};
+static void add_unary_range(case_list *l, size_t which, accel_dtype dt, const int64_t *shape, int nd, layout lay,
+                            double range) {
+    unary_params p = {.which = which, .range = range, .dt = dt, .nd = nd, .lay = lay};
     memcpy(p.shape, shape, sizeof(int64_t) * (size_t)nd);
     char sh[64];
     /* relu is exact: max(x, 0) rounds nothing */
     double lim = k_unary[which].fn == accel_relu ? 0.0 : tol(NMSE_ELEMENTWISE, dt, 1);
-    case_add(l, k_unary[which].name, build_unary, &p, sizeof p, lim, "%s%s %s", accel_dtype_name(dt),
-             shape_str(sh, sizeof sh, nd, shape), layout_name(lay));
+    case_add(l, k_unary[which].name, build_unary, &p, sizeof p, lim, "%s%s %s in [-%g, %g)", accel_dtype_name(dt),
+             shape_str(sh, sizeof sh, nd, shape), layout_name(lay), range > 0 ? range : k_unary[which].range,
+             range > 0 ? range : k_unary[which].range);
+}
+
+static void add_unary(case_list *l, size_t which, accel_dtype dt, const int64_t *shape, int nd, layout lay) {
+    add_unary_range(l, which, dt, shape, nd, lay, 0);
 }
 
 static void unary_cases(case_list *l) {
@@ -239,6 +260,9 @@ static void unary_cases(case_list *l) {
         add_unary(l, u, ACCEL_F32, SH(1), LAYOUT_CONTIG);
         add_unary(l, u, ACCEL_F32, SH(64, 4096), LAYOUT_CONTIG);
         add_unary(l, u, ACCEL_F16, SH(16, 4097), LAYOUT_CONTIG);
+        /* far tails: exp overflows there, so tanh = (e^2x - 1)/(e^2x + 1) style formulas give NaN */
+        add_unary_range(l, u, ACCEL_F32, SH(4, 257), LAYOUT_CONTIG, 100);
+        add_unary_range(l, u, ACCEL_F16, SH(4, 257), LAYOUT_CONTIG, 100);
     }
 }
 

@@ -63,6 +63,8 @@ static void matmul_cases(case_list *l) {
         for (int j = 0; j < 3; j++)
             add_matmul(l, k_float_types[i], k_float_types[j], SH(2, 7, 33), SH(2, 33, 13), C, C);
     add_matmul(l, F, F, SH(1, 1), SH(1, 1), C, C);
+    add_matmul(l, F, F, SH(5, 1), SH(1, 7), C, C);      /* K = 1: an outer product */
+    add_matmul(l, F, F, SH(1, 4096), SH(4096, 1), C, C); /* M = N = 1: one long dot product */
     add_matmul(l, F, F, SH(5, 17), SH(17, 1), C, C);
     add_matmul(l, F, F, SH(1, 4096), SH(4096, 32), C, C);
     add_matmul(l, F, F, SH(33, 4096), SH(4096, 7), C, C);

@@ -18,29 +18,35 @@ typedef struct softmax_params {
     fill_kind mask_fill;
     float scale;
     bool causal;
+    double range; /* x in [-range, range) */
 } softmax_params;
 
 static int build_softmax(build_ctx *c, const void *pp, accel_tensor **out) {
     const softmax_params *p = pp;
-    accel_tensor *x = in_tensor(c, p->tx, p->nd, p->sx, FILL_U(-4, 4), p->lx);
+    accel_tensor *x = in_tensor(c, p->tx, p->nd, p->sx, FILL_U(-p->range, p->range), p->lx);
     accel_tensor *m = NULL;
     if (p->tm != NO_DTYPE) m = in_tensor(c, p->tm, p->ndm, p->sm, (fill_spec){p->mask_fill, -2, 2}, LAYOUT_CONTIG);
     out[0] = accel_softmax(c->g, x, m, p->scale, p->causal);
     return 1;
 }
 
-static op_case *add_softmax(case_list *l, accel_dtype tx, const int64_t *sx, int nd, layout lx, accel_dtype tm,
-                        const int64_t *sm, int ndm, fill_kind mf, float scale, bool causal) {
+static op_case *add_softmax_range(case_list *l, accel_dtype tx, const int64_t *sx, int nd, layout lx, accel_dtype tm,
+                                  const int64_t *sm, int ndm, fill_kind mf, float scale, bool causal, double range) {
     softmax_params p = {.tx = tx, .tm = tm, .nd = nd, .ndm = ndm, .lx = lx, .mask_fill = mf, .scale = scale,
-                        .causal = causal};
+                        .causal = causal, .range = range};
     memcpy(p.sx, sx, sizeof(int64_t) * (size_t)nd);
     if (ndm) memcpy(p.sm, sm, sizeof(int64_t) * (size_t)ndm);
     char s1[64], s2[64] = "";
     if (tm != NO_DTYPE) shape_str(s2, sizeof s2, ndm, sm);
     return case_add(l, "softmax", build_softmax, &p, sizeof p, tol(NMSE_REDUCE, tx, 1),
-             "x=%s%s %s mask=%s%s%s scale=%g%s", accel_dtype_name(tx), shape_str(s1, sizeof s1, nd, sx),
-             layout_name(lx), dt_or_none(tm), s2, mf == FILL_MASK_ROWS ? " (rows all -inf)" : "", scale,
+             "x=%s%s in +-%g %s mask=%s%s%s scale=%g%s", accel_dtype_name(tx), shape_str(s1, sizeof s1, nd, sx),
+             range, layout_name(lx), dt_or_none(tm), s2, mf == FILL_MASK_ROWS ? " (rows all -inf)" : "", scale,
              causal ? " causal" : "");
+}
+
+static op_case *add_softmax(case_list *l, accel_dtype tx, const int64_t *sx, int nd, layout lx, accel_dtype tm,
+                            const int64_t *sm, int ndm, fill_kind mf, float scale, bool causal) {
+    return add_softmax_range(l, tx, sx, nd, lx, tm, sm, ndm, mf, scale, causal, 4);
 }
 
 static void softmax_cases(case_list *l) {
@@ -75,6 +81,10 @@ static void softmax_cases(case_list *l) {
     add_softmax(l, F, SH(3, 4097), C, F, SH(3, 4097), FILL_MASK, 1.0f, false);
     add_softmax(l, ACCEL_F16, SH(8, 4096), C, ACCEL_F16, SH(8, 4096), FILL_MASK, 1.0f, false);
     add_softmax(l, ACCEL_BF16, SH(2, 4, 128, 256), C, N, none, 0, FILL_MASK, 0.125f, true);
+    /* logits far beyond exp's f32 range: only a max-subtracted softmax survives */
+    add_softmax_range(l, F, SH(5, 300), C, N, none, 0, FILL_MASK, 1.0f, false, 200);
+    add_softmax_range(l, ACCEL_F16, SH(5, 300), C, F, SH(5, 300), FILL_MASK, 1.0f, false, 1000);
+    add_softmax_range(l, F, SH(2, 7, 40), C, F, SH(7, 40), FILL_MASK_ROWS, 3.0f, true, 100);
 }
 
 /* ---- layer norm, rms norm ---------------------------------------------------------------------------------- */

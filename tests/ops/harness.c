@@ -61,15 +61,17 @@ double load_value(const void *p, accel_dtype dt) {
     }
 }
 
-/* Integer dtypes only ever receive integral values in range here (the generator makes them so). */
+/* The generator gives integer dtypes integral values in range; clamping keeps a mistake from being a C UB cast. */
+static double clamp(double v, double lo, double hi) { return v != v ? 0 : v < lo ? lo : v > hi ? hi : v; }
+
 void store_value(void *p, accel_dtype dt, double v) {
     switch (dt) {
     case ACCEL_F32: { float f = (float)v; memcpy(p, &f, 4); break; }
     case ACCEL_F16: { uint16_t h = accel_f32_to_f16((float)v); memcpy(p, &h, 2); break; }
     case ACCEL_BF16: { uint16_t h = accel_f32_to_bf16((float)v); memcpy(p, &h, 2); break; }
-    case ACCEL_I8: *(int8_t *)p = (int8_t)v; break;
-    case ACCEL_I32: { int32_t i = (int32_t)v; memcpy(p, &i, 4); break; }
-    case ACCEL_I64: { int64_t i = (int64_t)v; memcpy(p, &i, 8); break; }
+    case ACCEL_I8: *(int8_t *)p = (int8_t)clamp(v, -128, 127); break;
+    case ACCEL_I32: { int32_t i = (int32_t)clamp(v, -2147483648.0, 2147483647.0); memcpy(p, &i, 4); break; }
+    case ACCEL_I64: { int64_t i = (int64_t)clamp(v, -9.2e18, 9.2e18); memcpy(p, &i, 8); break; }
     default: break;
     }
 }
@@ -179,6 +181,11 @@ void fill_bytes(void *dst, accel_dtype dt, int nd, const int64_t *shape, fill_sp
             v = f.lo + (f.hi - f.lo) * u;
             if (rng_next(&r) & 1) v = -v;
             break;
+        case FILL_SPECIAL: {
+            double k = rng_uniform(&r);
+            v = k < 0.1 ? NAN : k < 0.2 ? INFINITY : k < 0.3 ? -INFINITY : f.lo + (f.hi - f.lo) * u;
+            break;
+        }
         case FILL_MASK:
         case FILL_MASK_ROWS: {
             int64_t col = row ? i % row : 0, r_idx = row ? i / row : 0;

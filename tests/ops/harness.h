@@ -21,7 +21,8 @@ typedef enum fill_kind {
     FILL_DISTINCT, /* every value distinct (whole tensor when it fits the dtype, else per row), shuffled, so
                       argmax / top-k / max have a single right answer */
     FILL_MASK,     /* uniform in [lo, hi) with about 20% -inf, never in column 0 of a row (rows stay visible) */
-    FILL_MASK_ROWS /* like FILL_MASK, and every third row entirely -inf (softmax must give zeros there) */
+    FILL_MASK_ROWS, /* like FILL_MASK, and every third row entirely -inf (softmax must give zeros there) */
+    FILL_SPECIAL    /* uniform in [lo, hi) with about 10% each of NaN, +inf and -inf */
 } fill_kind;
 
 typedef struct fill_spec {
@@ -32,8 +33,6 @@ typedef struct fill_spec {
 #define FILL_U(lo, hi) ((fill_spec){FILL_UNIFORM, (lo), (hi)})
 #define FILL_NZ(lo, hi) ((fill_spec){FILL_NONZERO, (lo), (hi)})
 #define FILL_DIST ((fill_spec){FILL_DISTINCT, 0, 0})
-#define FILL_MSK ((fill_spec){FILL_MASK, -2, 2})
-#define FILL_MSK_ROWS ((fill_spec){FILL_MASK_ROWS, -2, 2})
 
 /* How an input reaches the op: the leaf is always contiguous, the op sees a view of it. */
 typedef enum layout {

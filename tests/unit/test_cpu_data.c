@@ -574,7 +574,7 @@ static void test_reduce_one(accel_op op, accel_dtype dt, int nd, const int64_t *
 static void test_reductions(void) {
     const accel_op ops[] = {ACCEL_OP_SUM, ACCEL_OP_MEAN, ACCEL_OP_MAX, ACCEL_OP_ARGMAX, ACCEL_OP_CUMSUM};
     const accel_dtype dts[] = {ACCEL_F32, ACCEL_F16, ACCEL_BF16, ACCEL_I32, ACCEL_I64};
-    const int64_t s3[3] = {3, 5, 7}, s1[1] = {1000}, s4[4] = {2, 1, 3, 300}, big[2] = {2, 1500};
+    const int64_t s3[3] = {3, 5, 7}, s1[1] = {1000}, s4[4] = {2, 1, 3, 300}, big[2] = {2, 1500}, wide[2] = {3, 2100};
     for (size_t oi = 0; oi < sizeof ops / sizeof ops[0]; oi++)
         for (size_t di = 0; di < sizeof dts / sizeof dts[0]; di++) {
             if (ops[oi] == ACCEL_OP_MEAN && !is_float(dts[di])) continue;
@@ -586,6 +586,8 @@ static void test_reductions(void) {
             for (int dim = 0; dim < 4; dim++) test_reduce_one(ops[oi], dts[di], 4, s4, dim, k_perm_4, 0);
             test_reduce_one(ops[oi], dts[di], 2, big, 1, NULL, 2);
             test_reduce_one(ops[oi], dts[di], 2, big, 0, NULL, 0);
+            test_reduce_one(ops[oi], dts[di], 2, wide, 0, NULL, 0); /* lanes in several chunks */
+            test_reduce_one(ops[oi], dts[di], 2, wide, 1, NULL, 1);
         }
     /* i32 sums saturate at the store; i64 sums wrap like int64 arithmetic */
     {
@@ -639,14 +641,17 @@ static int ranked_cmp(const void *pa, const void *pb) {
     return a->i < b->i ? -1 : a->i > b->i ? 1 : 0;
 }
 
-static void test_top_k_case(accel_dtype dt, int nd, const int64_t *shape, int64_t k, int ties, bool nans, int gap,
-                            const char *what) {
+/* ties > 0: integer values in [0, ties); nan_pct: percent of NaNs; ascending: each row counts up (every element
+ * beats the running threshold). */
+static void test_top_k_case(accel_dtype dt, int nd, const int64_t *shape, int64_t k, int ties, int nan_pct,
+                            bool ascending, int gap, const char *what) {
     accel_tensor *a = tnew(dt, nd, shape, NULL, gap, 10.0);
     const int64_t N = shape[nd - 1], rows = accel_nelements(a) / N;
     int64_t idx[ACCEL_MAX_DIMS] = {0};
     do {
         if (ties) tset(a, idx, floor(urand() * ties)); /* many equal values */
-        if (nans && urand() < 0.01) tset(a, idx, NAN);
+        if (ascending) tset(a, idx, (double)idx[nd - 1] - 100.0);
+        if (urand() * 100.0 < nan_pct) tset(a, idx, NAN);
     } while (next_index(idx, shape, nd));
     int64_t os[ACCEL_MAX_DIMS];
     memcpy(os, shape, sizeof(int64_t) * (size_t)nd);
@@ -685,14 +690,18 @@ static void test_top_k_case(accel_dtype dt, int nd, const int64_t *shape, int64_
 }
 
 static void test_top_k(void) {
-    test_top_k_case(ACCEL_F32, 1, (int64_t[]){151936}, 50, 0, false, 0, "vocabulary");
-    test_top_k_case(ACCEL_F32, 2, (int64_t[]){3, 5000}, 40, 7, false, 0, "ties");
-    test_top_k_case(ACCEL_F16, 2, (int64_t[]){4, 3000}, 10, 0, true, 1, "nan strided");
-    test_top_k_case(ACCEL_BF16, 3, (int64_t[]){2, 3, 1000}, 5, 0, false, 0, "rows");
-    test_top_k_case(ACCEL_F32, 2, (int64_t[]){5, 2000}, 1500, 0, false, 0, "large k");
-    test_top_k_case(ACCEL_F32, 2, (int64_t[]){3, 17}, 17, 3, false, 2, "k = N");
-    test_top_k_case(ACCEL_F32, 1, (int64_t[]){1}, 1, 0, false, 0, "one");
-    test_top_k_case(ACCEL_F32, 2, (int64_t[]){2, 3000}, 60, 0, true, 0, "nan");
+    test_top_k_case(ACCEL_F32, 1, (int64_t[]){151936}, 50, 0, 0, false, 0, "vocabulary");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){3, 5000}, 40, 7, 0, false, 0, "ties");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){3, 5000}, 40, 2, 0, false, 1, "ties of two values");
+    test_top_k_case(ACCEL_F16, 2, (int64_t[]){4, 3000}, 10, 0, 1, false, 1, "nan strided");
+    test_top_k_case(ACCEL_BF16, 3, (int64_t[]){2, 3, 1000}, 5, 0, 0, false, 0, "rows");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){5, 2000}, 1500, 0, 0, false, 0, "large k");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){3, 17}, 17, 3, 0, false, 2, "k = N");
+    test_top_k_case(ACCEL_F32, 1, (int64_t[]){1}, 1, 0, 0, false, 0, "one");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){2, 3000}, 60, 0, 1, false, 0, "nan");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){2, 3000}, 10, 0, 10, false, 0, "more nans than k");
+    test_top_k_case(ACCEL_F32, 2, (int64_t[]){3, 4000}, 25, 0, 0, true, 0, "ascending");
+    test_top_k_case(ACCEL_F16, 2, (int64_t[]){3, 4000}, 25, 0, 2, true, 0, "ascending f16 nan");
 }
 
 /* ================================================================================================================

@@ -180,7 +180,8 @@ static void scores_avx2(const float *q, const char *k, int64_t k_rs, int64_t k_c
     for (; j < n; j++) {
         const char *r0 = k + j * k_rs;
         __m256 a0 = _mm256_setzero_ps();
-        for (int64_t d = 0; d < D8; d += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_row8(r0 + d * es, kt), a0);
+        for (int64_t d = 0; d < D8; d += 8)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_row8(r0 + d * es, kt), a0);
         float t = hsum256(a0);
         for (int64_t d = D8; d < D; d++) t += q[d] * cpu_data_load_float(r0 + d * es, kt);
         s[j] = t;

@@ -150,6 +150,7 @@ static inline __m512 load16_bf16_mask(const char *p, __mmask16 m) {
     return cpu_load_bf16_mask_ps512((const uint16_t *)(const void *)p, m);
 }
 
+#define ATTN_PF 16 /* rows ahead to prefetch */
 #define DEFINE_SCORES(T, ES)                                                                                         \
     static void scores_##T(const float *q, const char *k, int64_t k_rs, int64_t D, int64_t n, float *s) {            \
         const int64_t D16 = D & ~(int64_t)15;                                                                        \
@@ -157,6 +158,13 @@ static inline __m512 load16_bf16_mask(const char *p, __mmask16 m) {
         int64_t j = 0;                                                                                               \
         for (; j + 4 <= n; j += 4) { /* four keys at once: independent FMA chains */                                 \
             const char *r0 = k + j * k_rs, *r1 = r0 + k_rs, *r2 = r1 + k_rs, *r3 = r2 + k_rs;                       \
+            if (j + ATTN_PF + 4 <= n)                                                                                \
+                for (int64_t b = 0; b < D * ES; b += 64) {                                                           \
+                    _mm_prefetch(r0 + ATTN_PF * k_rs + b, _MM_HINT_T0);                                              \
+                    _mm_prefetch(r1 + ATTN_PF * k_rs + b, _MM_HINT_T0);                                              \
+                    _mm_prefetch(r2 + ATTN_PF * k_rs + b, _MM_HINT_T0);                                              \
+                    _mm_prefetch(r3 + ATTN_PF * k_rs + b, _MM_HINT_T0);                                              \
+                }                                                                                                    \
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                              \
             for (int64_t d = 0; d < D16; d += 16) {                                                                  \
                 const __m512 qv = _mm512_loadu_ps(q + d);                                                            \
@@ -202,6 +210,11 @@ static inline __m512 load16_bf16_mask(const char *p, __mmask16 m) {
             int64_t j = 0;                                                                                           \
             for (; j + 2 <= n; j += 2) {                                                                             \
                 const char *r0 = col + j * v_rs, *r1 = r0 + v_rs;                                                    \
+                if (e == 0 && j + ATTN_PF + 2 <= n)                                                                  \
+                    for (int64_t b = 0; b < Dv * ES; b += 64) {                                                      \
+                        _mm_prefetch(r0 + ATTN_PF * v_rs + b, _MM_HINT_T0);                                          \
+                        _mm_prefetch(r1 + ATTN_PF * v_rs + b, _MM_HINT_T0);                                          \
+                    }                                                                                                \
                 const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);                               \
                 a0 = _mm512_fmadd_ps(p0, load16_##T(r0), a0);                                                        \
                 a1 = _mm512_fmadd_ps(p0, load16_##T(r0 + 16 * ES), a1);                                              \

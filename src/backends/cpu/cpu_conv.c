@@ -85,34 +85,49 @@ typedef struct im2col_task {
     int64_t l0, l1;     /* output positions (oh * OW + ow) of this chunk */
 } im2col_task;
 
+/* Converts n elements of x (dtype, byte stride `stride`) to f32. */
+static void load_run(float *out, const char *x, int64_t stride, accel_dtype dtype, int64_t n) {
+    if (dtype == ACCEL_F32 && stride == (int64_t)sizeof(float)) {
+        memcpy(out, x, (size_t)n * sizeof(float));
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) out[i] = gemm_load_f32(x + i * stride, dtype);
+}
+
 /* Row r = (c, ky, kx) of cols: x[c, oy * sh - ph + ky * dh, ox * sw - pw + kx * dw] for every position of the
  * chunk, 0 outside the image. Rows are split over the threads. */
 static void im2col_rows(void *arg, int ith, int nth) {
     const im2col_task *t = arg;
     const conv_geom *g = t->g;
-    const int64_t krows = g->cg * g->kh * g->kw, width = t->l1 - t->l0;
+    const int64_t krows = g->cg * g->kh * g->kw, width = t->l1 - t->l0, sw = g->stride[1];
     int64_t r0, r1;
     accel_split_range(krows, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
         const int64_t c = r / (g->kh * g->kw), ky = (r / g->kw) % g->kh, kx = r % g->kw;
         float *out = t->cols + r * width;
         const char *xc = t->x + c * g->xs[1];
+        /* output columns ox with 0 <= ox * sw + off < W read the image; the rest are padding */
+        const int64_t off = kx * g->dil[1] - g->pad[1];
+        const int64_t ox_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        const int64_t ox_hi = g->w - off <= 0 ? 0 : (g->w - off + sw - 1) / sw; /* exclusive */
         for (int64_t l = t->l0; l < t->l1;) {
             const int64_t oy = l / g->ow, ox0 = l % g->ow;
-            const int64_t run = (g->ow - ox0 < t->l1 - l) ? g->ow - ox0 : t->l1 - l; /* rest of this output row */
+            const int64_t ox1 = g->ow - ox0 < t->l1 - l ? g->ow : ox0 + (t->l1 - l); /* end of this output row */
             const int64_t iy = oy * g->stride[0] - g->pad[0] + ky * g->dil[0];
-            float *o = out + (l - t->l0);
+            float *o = out + (l - t->l0) - ox0;                                    /* o[ox] */
             if (iy < 0 || iy >= g->h) {
-                memset(o, 0, (size_t)run * sizeof(float));
+                memset(o + ox0, 0, (size_t)(ox1 - ox0) * sizeof(float));
             } else {
-                const char *xrow = xc + iy * g->xs[2];
-                const int64_t base = kx * g->dil[1] - g->pad[1];
-                for (int64_t i = 0; i < run; i++) {
-                    const int64_t ix = (ox0 + i) * g->stride[1] + base;
-                    o[i] = ix >= 0 && ix < g->w ? gemm_load_f32(xrow + ix * g->xs[3], t->dtype) : 0.0f;
+                const int64_t a = ox0 > ox_lo ? ox0 : ox_lo, b = ox1 < ox_hi ? ox1 : ox_hi;
+                if (a >= b) {
+                    memset(o + ox0, 0, (size_t)(ox1 - ox0) * sizeof(float));
+                } else {
+                    memset(o + ox0, 0, (size_t)(a - ox0) * sizeof(float));
+                    load_run(o + a, xc + iy * g->xs[2] + (a * sw + off) * g->xs[3], sw * g->xs[3], t->dtype, b - a);
+                    memset(o + b, 0, (size_t)(ox1 - b) * sizeof(float));
                 }
             }
-            l += run;
+            l += ox1 - ox0;
         }
     }
 }
@@ -185,7 +200,8 @@ static void depthwise_planes(void *arg, int ith, int nth) {
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
 static void load_bias(float *out, const accel_tensor *bias) {
-    for (int64_t i = 0; i < bias->shape[0]; i++) out[i] = gemm_load_f32(accel_tensor_ptr(bias) + i * bias->stride[0], bias->dtype);
+    for (int64_t i = 0; i < bias->shape[0]; i++)
+        out[i] = gemm_load_f32(accel_tensor_ptr(bias) + i * bias->stride[0], bias->dtype);
 }
 
 static accel_status conv_depthwise(cpu_ctx *ctx, accel_tensor *dst, const conv_geom *g) {

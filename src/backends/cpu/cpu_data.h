@@ -18,6 +18,17 @@ void cpu_register_pool(cpu_op_entry table[ACCEL_OP_COUNT]);   /* pool1d, pool2d 
 void cpu_register_reduce(cpu_op_entry table[ACCEL_OP_COUNT]); /* sum, mean, max, argmax, cumsum, top_k(_indices) */
 void cpu_register_interp(cpu_op_entry table[ACCEL_OP_COUNT]); /* interpolate */
 
+/* SIMD helpers of cpu_reduce.c (cpu_reduce_avx2.c / cpu_reduce_avx512.c). The TOP_K scan: the first j < n with
+ * !(x[j] <= thr) (a NaN value or threshold counts), or n. */
+int64_t cpu_topk_skip_avx2(const float *x, int64_t n, float thr);
+int64_t cpu_topk_skip_avx512(const float *x, int64_t n, float thr);
+/* Max of x[0..n) ignoring NaNs (-inf for none), *has_nan set when x holds a NaN; and the first j with x[j] == v
+ * (n if none). */
+float cpu_max_f32_avx2(const float *x, int64_t n, bool *has_nan);
+float cpu_max_f32_avx512(const float *x, int64_t n, bool *has_nan);
+int64_t cpu_find_f32_avx2(const float *x, int64_t n, float v);
+int64_t cpu_find_f32_avx512(const float *x, int64_t n, float v);
+
 /* Threads the kernel will be run with (the pool's size, or 1 without a pool). */
 static inline int cpu_data_nthreads(const cpu_ctx *ctx) { return ctx->pool ? accel_threadpool_size(ctx->pool) : 1; }
 

@@ -165,6 +165,25 @@ static void store_int(accel_dtype d, char *p, int64_t v) {
     }
 }
 
+/* n elements of es bytes from a stride of ss bytes into contiguous dst; constant sizes so that each element is
+ * one load and one store, not a memcpy call. */
+static void copy_strided(char *dst, const char *src, int64_t ss, int64_t es, int64_t n) {
+    switch (es) {
+    case 1:
+        for (int64_t i = 0; i < n; i++) dst[i] = src[i * ss];
+        break;
+    case 2:
+        for (int64_t i = 0; i < n; i++) memcpy(dst + 2 * i, src + i * ss, 2);
+        break;
+    case 4:
+        for (int64_t i = 0; i < n; i++) memcpy(dst + 4 * i, src + i * ss, 4);
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) memcpy(dst + 8 * i, src + i * ss, 8);
+        break;
+    }
+}
+
 static void cpy_body(const ew_task *t, char *const p[EW_MAX_OPS], int64_t n, float *buf) {
     const accel_tensor *src = t->dst->src[0];
     accel_dtype sd = src->dtype, dd = t->dst->dtype;
@@ -175,7 +194,7 @@ static void cpy_body(const ew_task *t, char *const p[EW_MAX_OPS], int64_t n, flo
             memcpy(p[0], p[1], (size_t)(n * es));
             return;
         }
-        for (int64_t i = 0; i < n; i++) memcpy(p[0] + i * es, p[1] + i * ss, (size_t)es);
+        copy_strided(p[0], p[1], ss, es, n);
         return;
     }
     if (dtype_is_int(dd) && dtype_is_int(sd)) {
@@ -192,6 +211,57 @@ static void cpy_body(const ew_task *t, char *const p[EW_MAX_OPS], int64_t n, flo
     cpu_vec_store_f32(t->isa, dd, cpu_vec_row_f32(t->isa, sd, p[1], ss, n, buf), p[0], n);
 }
 
+/* Transposing copies: the source's innermost stride jumps a cache line or more while another dimension p is
+ * (nearly) contiguous in it. Walking the destination row by row would touch a new source line (and page) per
+ * element. Instead the copy goes by tiles over (p, inner): 32-bit elements contiguous along p are transposed by
+ * cpu_vec_transpose32 in CPY_TILE x CPY_TILE tiles; anything else goes row by row through tiles of CPY_TILE rows
+ * of p by CPY_TILE_J columns, few enough source lines to stay in one L1 set's ways while they are reused. */
+#define CPY_TILE 64
+#define CPY_TILE_J 8
+
+typedef struct cpy_tiled_task {
+    ew_task base;
+    int p;                    /* the dimension tiled with the innermost one */
+    bool transpose32;         /* same 32-bit dtype, source contiguous along p: block transposes */
+    int64_t tile_j;           /* tile width along the innermost dimension */
+    int64_t tiles_p, tiles_j; /* tiles along p and along the innermost dimension */
+    int64_t nouter;           /* combinations of the other dimensions */
+} cpy_tiled_task;
+
+static void cpy_tiled_items(void *arg, int ith, int nth) {
+    const cpy_tiled_task *t = arg;
+    const ew_layout *L = &t->base.L;
+    int inner = L->nd - 1, p = t->p;
+    float *buf = t->base.scratch + (size_t)ith * t->base.buf_floats;
+    int64_t begin, end;
+    accel_split_range(t->nouter * t->tiles_p * t->tiles_j, ith, nth, &begin, &end);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t tj = it % t->tiles_j, rest = it / t->tiles_j, tp = rest % t->tiles_p, o = rest / t->tiles_p;
+        char *d0 = t->base.dst->data, *s0 = t->base.dst->src[0]->data;
+        for (int d = inner - 1; d >= 0 && o; d--) {
+            if (d == p) continue;
+            int64_t i = o % L->shape[d];
+            o /= L->shape[d];
+            d0 += i * L->stride[0][d];
+            s0 += i * L->stride[1][d];
+        }
+        int64_t i0 = tp * CPY_TILE, i1 = i0 + CPY_TILE < L->shape[p] ? i0 + CPY_TILE : L->shape[p];
+        int64_t j0 = tj * t->tile_j, j1 = j0 + t->tile_j < L->shape[inner] ? j0 + t->tile_j : L->shape[inner];
+        if (t->transpose32) {
+            cpu_vec_transpose32(t->base.isa, d0 + i0 * L->stride[0][p] + j0 * 4, L->stride[0][p],
+                                s0 + i0 * 4 + j0 * L->stride[1][inner], L->stride[1][inner], i1 - i0, j1 - j0);
+            continue;
+        }
+        for (int64_t i = i0; i < i1; i++) {
+            char *ptr[EW_MAX_OPS] = {d0 + i * L->stride[0][p] + j0 * L->stride[0][inner],
+                                     s0 + i * L->stride[1][p] + j0 * L->stride[1][inner]};
+            cpy_body(&t->base, ptr, j1 - j0, buf);
+        }
+    }
+}
+
+static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+
 static accel_status cpy_compute(cpu_ctx *ctx, accel_tensor *dst) {
     const accel_tensor *src = dst->src[0];
     /* walk the source in its own logical order; dst is contiguous and may have another shape (same count) */
@@ -200,7 +270,37 @@ static accel_status cpy_compute(cpu_ctx *ctx, accel_tensor *dst) {
     contiguous_strides(shape, (int64_t)accel_dtype_size(dst->dtype), strides[0]);
     ew_layout L;
     ew_layout_init(&L, shape, strides, 2);
-    return ew_run(ctx, dst, &L, cpy_body, EW_CHUNK);
+    int inner = L.nd - 1, p = -1;
+    for (int d = 0; d < inner; d++)
+        if (L.shape[d] >= CPY_TILE / 2 && (p < 0 || abs64(L.stride[1][d]) < abs64(L.stride[1][p]))) p = d;
+    bool transposing = p >= 0 && L.shape[inner] >= CPY_TILE / 2 && abs64(L.stride[1][inner]) >= 64 &&
+                       abs64(L.stride[1][p]) < abs64(L.stride[1][inner]);
+    if (!transposing) return ew_run(ctx, dst, &L, cpy_body, EW_CHUNK);
+
+    cpy_tiled_task t = {.base = {.isa = ctx->isa, .dst = dst, .L = L, .body = cpy_body}, .p = p};
+    t.transpose32 = src->dtype == dst->dtype && accel_dtype_size(src->dtype) == 4 && L.stride[1][p] == 4;
+    t.tile_j = t.transpose32 ? CPY_TILE : CPY_TILE_J;
+    t.tiles_p = (L.shape[p] + CPY_TILE - 1) / CPY_TILE;
+    t.tiles_j = (L.shape[inner] + t.tile_j - 1) / t.tile_j;
+    t.nouter = accel_nelements(src) / (L.shape[p] * L.shape[inner]);
+    t.base.buf_floats = CPY_TILE_J;
+    t.base.scratch = cpu_scratch(ctx, (size_t)ctx->n_threads * CPY_TILE_J * sizeof(float));
+    if (!t.base.scratch) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "cpu cpy: no scratch memory");
+    if (accel_nelements(src) < EW_MIN_PARALLEL) cpy_tiled_items(&t, 0, 1);
+    else accel_threadpool_run(ctx->pool, cpy_tiled_items, &t);
+    return ACCEL_OK;
+}
+
+void cpu_vec_transpose32(cpu_isa isa, void *dst, int64_t dst_stride, const void *src, int64_t src_stride,
+                         int64_t rows, int64_t cols) {
+#if CPU_VEC_X86
+    if (isa == CPU_ISA_AVX512) { cpu_vec_transpose32_avx512(dst, dst_stride, src, src_stride, rows, cols); return; }
+    if (isa == CPU_ISA_AVX2) { cpu_vec_transpose32_avx2(dst, dst_stride, src, src_stride, rows, cols); return; }
+#endif
+    (void)isa;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            memcpy((char *)dst + i * dst_stride + j * 4, (const char *)src + j * src_stride + i * 4, 4);
 }
 
 /* ---- binary -------------------------------------------------------------------------------------------------- */

@@ -80,3 +80,46 @@ void cpu_vec_binary_scalar_f32_avx2(accel_op op, float *dst, const float *a, flo
     default: break;
     }
 }
+
+/* The scalar rim of a block transpose: dst[i][j] = src[j][i] for i in [i0, i1), j in [j0, j1). */
+static void transpose32_rim(char *dst, int64_t ds, const char *src, int64_t ss, int64_t i0, int64_t i1, int64_t j0,
+                            int64_t j1) {
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) memcpy(dst + i * ds + j * 4, src + j * ss + i * 4, 4);
+}
+
+/* 8x8 transpose in registers: unpack, 64-bit shuffle, then 128-bit lane permutes; r[k] ends as column k. */
+static inline void transpose8x8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 2; k++) {
+        u[4 * k + 0] = _mm256_shuffle_ps(t[4 * k + 0], t[4 * k + 2], 0x44);
+        u[4 * k + 1] = _mm256_shuffle_ps(t[4 * k + 0], t[4 * k + 2], 0xEE);
+        u[4 * k + 2] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+        u[4 * k + 3] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+        r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+    }
+}
+
+void cpu_vec_transpose32_avx2(void *dst, int64_t dst_stride, const void *src, int64_t src_stride, int64_t rows,
+                              int64_t cols) {
+    char *d = dst;
+    const char *s = src;
+    int64_t rb = rows / 8 * 8, cb = cols / 8 * 8;
+    for (int64_t i0 = 0; i0 < rb; i0 += 8) {
+        for (int64_t j0 = 0; j0 < cb; j0 += 8) {
+            __m256 r[8];
+            for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps((const float *)(s + (j0 + k) * src_stride) + i0);
+            transpose8x8(r);
+            for (int k = 0; k < 8; k++) _mm256_storeu_ps((float *)(d + (i0 + k) * dst_stride) + j0, r[k]);
+        }
+    }
+    transpose32_rim(d, dst_stride, s, src_stride, 0, rb, cb, cols);
+    transpose32_rim(d, dst_stride, s, src_stride, rb, rows, 0, cols);
+}

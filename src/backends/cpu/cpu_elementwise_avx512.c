@@ -2,6 +2,8 @@
 #include "backends/cpu/cpu_vec.h"
 #include "backends/cpu/cpu_vec_avx512.h"
 
+#include <string.h>
+
 /* Maps a row through EXPR, an expression of the __m512 `x`; the tail uses masked loads and stores. */
 #define CPU_MAP512(dst, src, n, EXPR)                                                                           \
     do {                                                                                                        \
@@ -78,4 +80,54 @@ void cpu_vec_binary_scalar_f32_avx512(accel_op op, float *dst, const float *a, f
     case ACCEL_OP_DIV: CPU_ZIP512(_mm512_div_ps, vb); break; /* a true division, as the reference computes it */
     default: break;
     }
+}
+
+/* The scalar rim of a block transpose: dst[i][j] = src[j][i] for i in [i0, i1), j in [j0, j1). */
+static void transpose32_rim(char *dst, int64_t ds, const char *src, int64_t ss, int64_t i0, int64_t i1, int64_t j0,
+                            int64_t j1) {
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) memcpy(dst + i * ds + j * 4, src + j * ss + i * 4, 4);
+}
+
+/* 16x16 transpose in registers: after the unpack, 64-bit shuffle and two 128-bit lane shuffle stages, r[k] holds
+ * column k of the input. */
+static inline void transpose16x16(__m512 r[16]) {
+    __m512 t[16];
+    for (int k = 0; k < 8; k++) {
+        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; k++) {
+        r[4 * k + 0] = _mm512_shuffle_ps(t[4 * k + 0], t[4 * k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * k + 1] = _mm512_shuffle_ps(t[4 * k + 0], t[4 * k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * k + 2] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * k + 3] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 4; i++) {
+            t[8 * k + i] = _mm512_shuffle_f32x4(r[8 * k + i], r[8 * k + 4 + i], 0x88);
+            t[8 * k + 4 + i] = _mm512_shuffle_f32x4(r[8 * k + i], r[8 * k + 4 + i], 0xdd);
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+}
+
+void cpu_vec_transpose32_avx512(void *dst, int64_t dst_stride, const void *src, int64_t src_stride, int64_t rows,
+                                int64_t cols) {
+    char *d = dst;
+    const char *s = src;
+    int64_t rb = rows / 16 * 16, cb = cols / 16 * 16;
+    for (int64_t i0 = 0; i0 < rb; i0 += 16) {
+        for (int64_t j0 = 0; j0 < cb; j0 += 16) {
+            __m512 r[16];
+            for (int k = 0; k < 16; k++) r[k] = _mm512_loadu_ps((const float *)(s + (j0 + k) * src_stride) + i0);
+            transpose16x16(r);
+            for (int k = 0; k < 16; k++) _mm512_storeu_ps((float *)(d + (i0 + k) * dst_stride) + j0, r[k]);
+        }
+    }
+    transpose32_rim(d, dst_stride, s, src_stride, 0, rb, cb, cols);
+    transpose32_rim(d, dst_stride, s, src_stride, rb, rows, 0, cols);
 }

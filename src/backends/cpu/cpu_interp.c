@@ -6,6 +6,7 @@
  * bilinear and bicubic follow area_pixel_compute_source_index and guard_index_and_lambda (computed in double),
  * bicubic with A = -0.75 and border taps clamped to the edge pixel. */
 #include "backends/cpu/cpu_data.h"
+#include "backends/cpu/cpu_vec.h"
 
 #include <math.h>
 
@@ -69,37 +70,50 @@ static int axis_taps(int mode, int64_t o, int64_t in, int64_t out, bool align_co
 typedef struct interp_job {
     const accel_tensor *x;
     accel_tensor *dst;
+    cpu_isa isa;
     int ntaps;
     const interp_taps *rows, *cols; /* [OH], [OW] */
+    float *scratch;                 /* per thread: ntaps input rows, their blend, one output row */
+    int64_t per_thread;             /* floats */
 } interp_job;
 
+/* Output row r = (n, c, oy): the source rows it needs are read as f32 and blended with the row weights first
+ * (one vectorizable pass over W), then each output blends its column taps of that row. */
 static void interp_task(void *arg, int ith, int nth) {
     const interp_job *j = arg;
     const accel_tensor *x = j->x;
-    const accel_dtype dt = x->dtype, odt = j->dst->dtype;
+    const accel_dtype odt = j->dst->dtype;
     const size_t es = accel_dtype_size(odt);
-    const int64_t C = x->shape[1], OH = j->dst->shape[2], OW = j->dst->shape[3];
-    const int64_t sx = x->stride[3];
+    const int64_t C = x->shape[1], W = x->shape[3], OH = j->dst->shape[2], OW = j->dst->shape[3];
     const int nt = j->ntaps;
+    float *bufs = j->scratch + ith * j->per_thread; /* nt row buffers of W */
+    float *blend = bufs + nt * W, *obuf = blend + W;
     int64_t r0, r1;
     accel_split_range(x->shape[0] * C * OH, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
         const int64_t oy = r % OH, nc = r / OH;
         const char *plane = accel_tensor_ptr(x) + (nc / C) * x->stride[0] + (nc % C) * x->stride[1];
         const interp_taps *ty = &j->rows[oy];
-        const char *src_rows[4];
-        for (int a = 0; a < nt; a++) src_rows[a] = plane + ty->idx[a] * x->stride[2];
+        const float *src = cpu_vec_row_f32(j->isa, x->dtype, plane + ty->idx[0] * x->stride[2], x->stride[3], W, bufs);
+        if (nt > 1) {
+            for (int64_t c = 0; c < W; c++) blend[c] = ty->w[0] * src[c];
+            for (int a = 1; a < nt; a++) {
+                const float *ra = cpu_vec_row_f32(j->isa, x->dtype, plane + ty->idx[a] * x->stride[2], x->stride[3], W,
+                                                  bufs + a * W);
+                const float wa = ty->w[a];
+                for (int64_t c = 0; c < W; c++) blend[c] += wa * ra[c];
+            }
+            src = blend;
+        }
         char *out = accel_tensor_ptr(j->dst) + (size_t)(r * OW) * es;
+        float *o = odt == ACCEL_F32 ? (float *)(void *)out : obuf;
         for (int64_t ox = 0; ox < OW; ox++) {
             const interp_taps *tx = &j->cols[ox];
-            float acc = 0.0f;
-            for (int a = 0; a < nt; a++) {
-                float row = 0.0f;
-                for (int b = 0; b < nt; b++) row += tx->w[b] * cpu_data_load_float(src_rows[a] + tx->idx[b] * sx, dt);
-                acc += ty->w[a] * row;
-            }
-            cpu_data_store_float(out + (size_t)ox * es, odt, acc);
+            float acc = tx->w[0] * src[tx->idx[0]];
+            for (int b = 1; b < nt; b++) acc += tx->w[b] * src[tx->idx[b]];
+            o[ox] = acc;
         }
+        if (odt != ACCEL_F32) cpu_vec_store_f32(j->isa, odt, obuf, out, OW);
     }
 }
 
@@ -109,10 +123,17 @@ static accel_status interp_compute(cpu_ctx *ctx, accel_tensor *dst) {
     const bool align = dst->params[1] != 0;
     const int64_t H = x->shape[2], W = x->shape[3], OH = dst->shape[2], OW = dst->shape[3];
     if (accel_nelements(dst) == 0) return ACCEL_OK;
-    interp_taps *taps = cpu_scratch(ctx, (size_t)(OH + OW) * sizeof *taps);
-    if (!taps) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "interpolate: no scratch for %lldx%lld taps",
-                                      (long long)OH, (long long)OW);
-    interp_job job = {x, dst, 0, taps, taps + OH};
+    const int nth = cpu_data_nthreads(ctx);
+    const size_t taps_bytes = ((size_t)(OH + OW) * sizeof(interp_taps) + 63) / 64 * 64;
+    interp_job job = {.x = x, .dst = dst, .isa = ctx->isa};
+    job.per_thread = (5 * W + OW + 15) / 16 * 16; /* up to 4 rows + blend, output row */
+    char *mem = cpu_scratch(ctx, taps_bytes + (size_t)(job.per_thread * nth) * sizeof(float));
+    if (!mem) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "interpolate: no scratch memory for %lldx%lld",
+                                     (long long)OH, (long long)OW);
+    interp_taps *taps = (interp_taps *)(void *)mem;
+    job.rows = taps;
+    job.cols = taps + OH;
+    job.scratch = (float *)(void *)(mem + taps_bytes);
     for (int64_t o = 0; o < OH; o++) job.ntaps = axis_taps(mode, o, H, OH, align, &taps[o]);
     for (int64_t o = 0; o < OW; o++) job.ntaps = axis_taps(mode, o, W, OW, align, &taps[OH + o]);
     cpu_data_run(ctx, interp_task, &job);

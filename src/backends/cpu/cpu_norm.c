@@ -1,12 +1,14 @@
 /* CPU normalization ops: SOFTMAX, LAYER_NORM, RMS_NORM, GROUP_NORM, BATCH_NORM.
  *
  * Softmax, layer and RMS norm work row by row over the last dimension, threads taking contiguous ranges of rows.
- * A row is read from memory once: its statistics pass (max, or sum and sum of squares in double) brings it into
- * L1/L2 and the writing pass reads it from there. Rows that are not contiguous f32 are first converted into a
- * per-thread f32 buffer; results are rounded once when stored to the output dtype.
+ * A row is read from memory once, prefetched while the previous row is computed; its later passes hit L1/L2.
+ * Softmax: the max, then exp(v - max) into the output with the sum, then the scaling. Layer norm: the mean, the
+ * variance around it, then the write (RMS norm skips the mean). Rows that are not contiguous f32 are first
+ * converted into a per-thread f32 buffer; results are rounded once when stored to the output dtype.
  *
  * Group and batch norm work per (n, channel group) and per (n, channel) over the spatial dimensions, in chunks of
- * NORM_CHUNK elements, with (x - mean) * scale + shift per channel.
+ * NORM_CHUNK elements: group statistics are one pass of sum and sum of squares in double, then every element
+ * becomes (x - mean) * scale + shift with per-channel scale and shift.
  */
 #include "backends/cpu/cpu_vec.h"
 #include "core/error.h"
@@ -247,7 +249,7 @@ typedef struct chan_task {
     size_t buf_floats;
 } chan_task;
 
-/* Calls the stats or the write pass over one channel's spatial elements, chunk by chunk. */
+/* Adds the sum and the sum of squares of one channel's spatial elements to *sum, *sumsq, chunk by chunk. */
 static void channel_stats(const chan_task *t, const char *xc, float *buf, double *sum, double *sumsq) {
     const spatial_walk *w = &t->walk;
     int64_t len = w->shape[w->nd - 1], xs = w->stride[w->nd - 1];
@@ -264,6 +266,7 @@ static void channel_stats(const chan_task *t, const char *xc, float *buf, double
     }
 }
 
+/* Writes (x - mean) * mul + add for one channel's spatial elements. */
 static void channel_write(const chan_task *t, const char *xc, char *yc, float *buf, float mean, float mul,
                           float add) {
     const spatial_walk *w = &t->walk;

@@ -3,6 +3,7 @@
 #include "backends/cpu/cpu_vec.h"
 #include "backends/cpu/cpu_vec_avx2.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
@@ -31,6 +32,13 @@ static inline __m256 softmax_v(__m256 x, const float *mask, int64_t j, __m256 sc
     return mask ? _mm256_fmadd_ps(x, scale, _mm256_loadu_ps(mask + j)) : _mm256_mul_ps(x, scale);
 }
 
+/* exp(v - max) as 2^(v k - max log2e) with k = khi + klo (see pass 2). v = -inf is clamped to -FLT_MAX first:
+ * -inf * klo could be +inf against the -inf of the other product, a NaN, when klo is negative. */
+static inline __m256 softmax_exp(__m256 v, __m256 khi, __m256 klo, __m256 m2) {
+    v = _mm256_max_ps(_mm256_set1_ps(-FLT_MAX), v);
+    return cpu_exp2_ps256(_mm256_fmadd_ps(v, klo, _mm256_fmsub_ps(v, khi, m2)));
+}
+
 void cpu_vec_softmax_f32_avx2(float *dst, const float *x, const float *mask, int64_t n, int64_t nvalid, float scale,
                               const float *next) {
     if (nvalid < 0) nvalid = 0;
@@ -57,19 +65,26 @@ void cpu_vec_softmax_f32_avx2(float *dst, const float *x, const float *mask, int
     if (plain) mx *= scale;
     if (mx == -INFINITY) nvalid = 0; /* nothing visible: the whole row is zeros */
     /* pass 2: exp(v - max) = 2^(v log2e - max log2e) into dst and its sum (see cpu_norm_avx512.c) */
-    double l2e = 1.4426950408889634, k = mask ? l2e : (double)scale * l2e;
-    float khi_s = (float)k, klo_s = (float)(k - (double)(float)k), m2_s = (float)((double)mx * l2e);
+    /* a max beyond +-1e30 (rows masked with -FLT_MAX) would overflow max log2e: subtract it first instead */
+    bool shift = !(fabsf(mx) < 1e30f);
+    double l2e = 1.4426950408889634, k = mask || shift ? l2e : (double)scale * l2e;
+    float khi_s = (float)k, klo_s = (float)(k - (double)(float)k), m2_s = shift ? 0.0f : (float)((double)mx * l2e);
     __m256 khi = _mm256_set1_ps(khi_s), klo = _mm256_set1_ps(klo_s), m2 = _mm256_set1_ps(m2_s);
+    __m256 vmx = _mm256_set1_ps(mx);
     __m256 s0 = _mm256_setzero_ps(), s1 = s0;
     j = 0;
     for (; j + 16 <= nvalid; j += 16) {
         __m256 a = _mm256_loadu_ps(x + j), b = _mm256_loadu_ps(x + j + 8);
-        if (mask) {
+        if (mask || shift) {
             a = softmax_v(a, mask, j, vs);
             b = softmax_v(b, mask, j + 8, vs);
         }
-        __m256 e0 = cpu_exp2_ps256(_mm256_fmadd_ps(a, klo, _mm256_fmsub_ps(a, khi, m2)));
-        __m256 e1 = cpu_exp2_ps256(_mm256_fmadd_ps(b, klo, _mm256_fmsub_ps(b, khi, m2)));
+        if (shift) {
+            a = _mm256_sub_ps(a, vmx);
+            b = _mm256_sub_ps(b, vmx);
+        }
+        __m256 e0 = softmax_exp(a, khi, klo, m2);
+        __m256 e1 = softmax_exp(b, khi, klo, m2);
         _mm256_storeu_ps(dst + j, e0);
         _mm256_storeu_ps(dst + j + 8, e1);
         s0 = _mm256_add_ps(s0, e0);
@@ -78,16 +93,20 @@ void cpu_vec_softmax_f32_avx2(float *dst, const float *x, const float *mask, int
     }
     for (; j + 8 <= nvalid; j += 8) {
         __m256 a = _mm256_loadu_ps(x + j);
-        if (mask) a = softmax_v(a, mask, j, vs);
-        __m256 e = cpu_exp2_ps256(_mm256_fmadd_ps(a, klo, _mm256_fmsub_ps(a, khi, m2)));
+        if (mask || shift) a = softmax_v(a, mask, j, vs);
+        if (shift) a = _mm256_sub_ps(a, vmx);
+        __m256 e = softmax_exp(a, khi, klo, m2);
         _mm256_storeu_ps(dst + j, e);
         s0 = _mm256_add_ps(s0, e);
     }
     if (j < nvalid) { /* tail through a zero-padded buffer; padded lanes are not added */
         float t[8] = {0}, e[8];
-        for (int64_t c = j; c < nvalid; c++) t[c - j] = mask ? fmaf(x[c], scale, mask[c]) : x[c];
+        for (int64_t c = j; c < nvalid; c++) {
+            float v = mask ? fmaf(x[c], scale, mask[c]) : shift ? x[c] * scale : x[c];
+            t[c - j] = shift ? v - mx : v;
+        }
         __m256 a = _mm256_loadu_ps(t);
-        _mm256_storeu_ps(e, cpu_exp2_ps256(_mm256_fmadd_ps(a, klo, _mm256_fmsub_ps(a, khi, m2))));
+        _mm256_storeu_ps(e, softmax_exp(a, khi, klo, m2));
         float s = 0;
         for (int64_t c = 0; c < nvalid - j; c++) {
             dst[j + c] = e[c];

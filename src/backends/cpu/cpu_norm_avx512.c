@@ -2,12 +2,20 @@
 #include "backends/cpu/cpu_vec.h"
 #include "backends/cpu/cpu_vec_avx512.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 
 /* v = x * scale (+ mask), the value whose softmax is taken; one rounding (fma) with a mask */
 static inline __m512 softmax_v(__m512 x, const float *mask, int64_t j, __mmask16 m, __m512 scale) {
     return mask ? _mm512_fmadd_ps(x, scale, _mm512_maskz_loadu_ps(m, mask + j)) : _mm512_mul_ps(x, scale);
+}
+
+/* exp(v - max) as 2^(v k - max log2e) with k = khi + klo (see pass 2). v = -inf is clamped to -FLT_MAX first:
+ * -inf * klo could be +inf against the -inf of the other product, a NaN, when klo is negative. */
+static inline __m512 softmax_exp(__m512 v, __m512 khi, __m512 klo, __m512 m2) {
+    v = _mm512_max_ps(_mm512_set1_ps(-FLT_MAX), v);
+    return cpu_exp2_ps512(_mm512_fmadd_ps(v, klo, _mm512_fmsub_ps(v, khi, m2)));
 }
 
 void cpu_vec_softmax_f32_avx512(float *dst, const float *x, const float *mask, int64_t n, int64_t nvalid,
@@ -41,19 +49,26 @@ void cpu_vec_softmax_f32_avx512(float *dst, const float *x, const float *mask, i
     /* pass 2: exp(v - max) = 2^(v log2e - max log2e) into dst and its sum. The factor log2e (times the scale when
      * there is no mask) is split in two floats so that t carries one rounding; the rounding of max log2e shifts
      * every t alike and cancels in the normalization. The next row is prefetched meanwhile. */
-    double l2e = 1.4426950408889634, k = mask ? l2e : (double)scale * l2e;
+    /* A max beyond +-1e30 (rows masked with -FLT_MAX, as Hugging Face masks) would overflow max log2e: then
+     * the max is subtracted from v first and k is log2e alone. */
+    bool shift = !(fabsf(mx) < 1e30f);
+    double l2e = 1.4426950408889634, k = mask || shift ? l2e : (double)scale * l2e;
     __m512 khi = _mm512_set1_ps((float)k), klo = _mm512_set1_ps((float)(k - (double)(float)k));
-    __m512 m2 = _mm512_set1_ps((float)((double)mx * l2e));
+    __m512 m2 = _mm512_set1_ps(shift ? 0.0f : (float)((double)mx * l2e)), vmx = _mm512_set1_ps(mx);
     __m512 s0 = _mm512_setzero_ps(), s1 = s0;
     j = 0;
     for (; j + 32 <= nvalid; j += 32) {
         __m512 a = _mm512_loadu_ps(x + j), b = _mm512_loadu_ps(x + j + 16);
-        if (mask) {
+        if (mask || shift) {
             a = softmax_v(a, mask, j, all, vs);
             b = softmax_v(b, mask, j + 16, all, vs);
         }
-        __m512 e0 = cpu_exp2_ps512(_mm512_fmadd_ps(a, klo, _mm512_fmsub_ps(a, khi, m2)));
-        __m512 e1 = cpu_exp2_ps512(_mm512_fmadd_ps(b, klo, _mm512_fmsub_ps(b, khi, m2)));
+        if (shift) {
+            a = _mm512_sub_ps(a, vmx);
+            b = _mm512_sub_ps(b, vmx);
+        }
+        __m512 e0 = softmax_exp(a, khi, klo, m2);
+        __m512 e1 = softmax_exp(b, khi, klo, m2);
         _mm512_storeu_ps(dst + j, e0);
         _mm512_storeu_ps(dst + j + 16, e1);
         s0 = _mm512_add_ps(s0, e0);
@@ -66,8 +81,9 @@ void cpu_vec_softmax_f32_avx512(float *dst, const float *x, const float *mask, i
     for (; j < nvalid; j += 16) {
         __mmask16 m = nvalid - j >= 16 ? all : cpu_tail_mask16(nvalid - j);
         __m512 a = _mm512_maskz_loadu_ps(m, x + j);
-        if (mask) a = softmax_v(a, mask, j, m, vs);
-        __m512 e = cpu_exp2_ps512(_mm512_fmadd_ps(a, klo, _mm512_fmsub_ps(a, khi, m2)));
+        if (mask || shift) a = softmax_v(a, mask, j, m, vs);
+        if (shift) a = _mm512_sub_ps(a, vmx);
+        __m512 e = softmax_exp(a, khi, klo, m2);
         _mm512_mask_storeu_ps(dst + j, m, e);
         s0 = _mm512_mask_add_ps(s0, m, s0, e);
     }
@@ -167,16 +183,12 @@ static double moment_pass(const float *x, int64_t n, bool square, float c, const
     return _mm512_reduce_add_pd(acc);
 }
 
-#include <stdlib.h>
-const float *g_pf_next; int g_pf_mode = -1;
 void cpu_vec_moments_f32_avx512(const float *x, int64_t n, bool center, double *mean, double *var,
                                 const float *next) {
-    if (g_pf_mode < 0) g_pf_mode = getenv("PF") ? atoi(getenv("PF")) : 0;
-    g_pf_next = g_pf_mode == 2 ? next : NULL;
     double m = 0;
-    if (center && n > 0) m = moment_pass(x, n, false, 0.0f, g_pf_mode == 1 ? next : NULL) / (double)n;
+    if (center && n > 0) m = moment_pass(x, n, false, 0.0f, NULL) / (double)n;
     float mf = (float)m;
-    double q = moment_pass(x, n, true, mf, g_pf_mode == 0 ? next : NULL);
+    double q = moment_pass(x, n, true, mf, next);
     /* the deviations were taken from the rounded mean: sum (x - mf)^2 = sum (x - m)^2 + n (m - mf)^2 */
     double v = n > 0 ? q / (double)n - (m - mf) * (m - mf) : 0.0;
     *mean = m;
@@ -191,7 +203,6 @@ void cpu_vec_moments_f32_avx512(const float *x, int64_t n, bool center, double *
         for (; j + 16 <= n; j += 16) {                                                                          \
             __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmean), vmul);                       \
             _mm512_storeu_ps(dst + j, (EXPR));                                                                  \
-            if (g_pf_next) _mm_prefetch((const char *)(g_pf_next + j), _MM_HINT_T0); \
         }                                                                                                       \
         if (j < n) {                                                                                            \
             m = cpu_tail_mask16(n - j);                                                                         \

@@ -1,7 +1,9 @@
 /* CPU max and average pooling, 1-D (x [N, C, L]) and 2-D (x [N, C, H, W]), with PyTorch's semantics: max pooling
  * never lets the padding win and propagates NaN; average pooling divides by the window clipped to the padded
- * input (count_include_pad) or to the real input. A 1-D pool is computed as a 2-D pool of height 1. */
+ * input (count_include_pad) or to the real input. A 1-D pool is computed as a 2-D pool of height 1. Values are
+ * read as f32 row by row and reduced down the window's columns first, then across them; averages sum in f32. */
 #include "backends/cpu/cpu_data.h"
+#include "backends/cpu/cpu_vec.h"
 
 #include <math.h>
 
@@ -38,48 +40,77 @@ static void as_4d(const accel_tensor *t, int64_t shape[4], int64_t stride[4]) {
 typedef struct pool_job {
     const accel_tensor *x;
     accel_tensor *dst;
+    cpu_isa isa;
     pool_geom g;
     int64_t xs[4], xst[4], ds[4];
+    float *scratch;      /* per thread: one input row (W) and the column reduction (W) */
+    int64_t per_thread;  /* floats */
 } pool_job;
 
-/* Outputs [ox0, ox1) of output row (n, c, oy) into out[0 .. ox1 - ox0). */
-static void pool_row(const pool_job *j, int64_t n, int64_t c, int64_t oy, int64_t ox0, int64_t ox1, float *out) {
+/* Output row (n, c, oy): the window's input rows are first reduced column by column into col[0..W) (max, or
+ * sum), then each output reduces its kw columns of col. Both passes run over contiguous f32 and vectorize. */
+static void pool_row(const pool_job *j, int64_t n, int64_t c, int64_t oy, float *rowbuf, float *col, float *out) {
     const pool_geom *g = &j->g;
-    const accel_dtype dt = j->x->dtype;
-    const int64_t H = j->xs[2], W = j->xs[3];
+    const bool is_max = g->kind == ACCEL_POOL_MAX;
+    const int64_t H = j->xs[2], W = j->xs[3], Wo = j->ds[3];
     const char *plane = accel_tensor_ptr(j->x) + n * j->xst[0] + c * j->xst[1];
     int64_t y0 = oy * g->stride[0] - g->pad[0], y1 = y0 + g->kernel[0];
     if (y1 > H + g->pad[0]) y1 = H + g->pad[0];
     const int64_t padded_h = y1 - y0;
     if (y0 < 0) y0 = 0;
     if (y1 > H) y1 = H;
-    for (int64_t ox = ox0; ox < ox1; ox++) {
-        int64_t x0 = ox * g->stride[1] - g->pad[1], x1 = x0 + g->kernel[1];
-        if (x1 > W + g->pad[1]) x1 = W + g->pad[1];
+    for (int64_t x = 0; x < W; x++) col[x] = is_max ? -INFINITY : 0.0f;
+    for (int64_t iy = y0; iy < y1; iy++) {
+        const float *r = cpu_vec_row_f32(j->isa, j->x->dtype, plane + iy * j->xst[2], j->xst[3], W, rowbuf);
+        if (is_max) {
+            /* NaN wins; '|' rather than '||' keeps the loop branch-free, so it vectorizes */
+            for (int64_t x = 0; x < W; x++) col[x] = (r[x] > col[x]) | (r[x] != r[x]) ? r[x] : col[x];
+        } else {
+            for (int64_t x = 0; x < W; x++) col[x] += r[x];
+        }
+    }
+    /* outputs whose window lies inside the row: one pass per kernel column, no clipping (vectorizes) */
+    const int64_t sw = g->stride[1], pw = g->pad[1], kw = g->kernel[1];
+    int64_t in0 = (pw + sw - 1) / sw, in1 = W - kw + pw >= 0 ? (W - kw + pw) / sw + 1 : 0;
+    if (in1 > Wo) in1 = Wo;
+    if (in0 > in1) in0 = in1;
+    if (is_max) {
+        for (int64_t ox = in0; ox < in1; ox++) out[ox] = -INFINITY;
+        for (int64_t b = 0; b < kw; b++) {
+            const float *cb = col + b - pw;
+            for (int64_t ox = in0; ox < in1; ox++)
+                out[ox] = (cb[ox * sw] > out[ox]) | (cb[ox * sw] != cb[ox * sw]) ? cb[ox * sw] : out[ox];
+        }
+    } else {
+        const int64_t count = padded_h * kw; /* inside windows: the padded and the real counts agree */
+        const int64_t real = (y1 - y0) * kw;
+        const float inv = 1.0f / (float)(g->count_include_pad ? count : real);
+        for (int64_t ox = in0; ox < in1; ox++) out[ox] = 0.0f;
+        for (int64_t b = 0; b < kw; b++) {
+            const float *cb = col + b - pw;
+            for (int64_t ox = in0; ox < in1; ox++) out[ox] += cb[ox * sw];
+        }
+        for (int64_t ox = in0; ox < in1; ox++) out[ox] *= inv;
+    }
+    /* border outputs: clip the window */
+    for (int64_t ox = 0; ox < Wo; ox++) {
+        if (ox == in0) ox = in1;
+        if (ox >= Wo) break;
+        int64_t x0 = ox * sw - pw, x1 = x0 + kw;
+        if (x1 > W + pw) x1 = W + pw;
         const int64_t padded_w = x1 - x0;
         if (x0 < 0) x0 = 0;
         if (x1 > W) x1 = W;
-        float acc;
-        if (g->kind == ACCEL_POOL_MAX) {
-            acc = -INFINITY;
-            for (int64_t iy = y0; iy < y1 && acc == acc; iy++) {
-                const char *rp = plane + iy * j->xst[2];
-                for (int64_t ix = x0; ix < x1; ix++) {
-                    const float v = cpu_data_load_float(rp + ix * j->xst[3], dt);
-                    if (v > acc || v != v) acc = v; /* NaN wins, as torch max_pool */
-                    if (acc != acc) break;
-                }
-            }
+        if (is_max) {
+            float m = -INFINITY;
+            for (int64_t x = x0; x < x1; x++) m = (col[x] > m) | (col[x] != col[x]) ? col[x] : m;
+            out[ox] = m;
         } else {
             double sum = 0.0;
-            for (int64_t iy = y0; iy < y1; iy++) {
-                const char *rp = plane + iy * j->xst[2];
-                for (int64_t ix = x0; ix < x1; ix++) sum += cpu_data_load_float(rp + ix * j->xst[3], dt);
-            }
+            for (int64_t x = x0; x < x1; x++) sum += col[x];
             const int64_t count = g->count_include_pad ? padded_h * padded_w : (y1 - y0) * (x1 - x0);
-            acc = count > 0 ? (float)(sum / (double)count) : NAN;
+            out[ox] = count > 0 ? (float)(sum / (double)count) : NAN;
         }
-        out[ox - ox0] = acc;
     }
 }
 
@@ -87,27 +118,29 @@ static void pool_task(void *arg, int ith, int nth) {
     const pool_job *j = arg;
     const accel_dtype dt = j->dst->dtype;
     const size_t es = accel_dtype_size(dt);
-    const int64_t Ho = j->ds[2], Wo = j->ds[3];
-    float buf[256];
+    const int64_t Ho = j->ds[2], Wo = j->ds[3], W = j->xs[3];
+    float *rowbuf = j->scratch + ith * j->per_thread, *col = rowbuf + W, *out = col + W;
     int64_t r0, r1;
     accel_split_range(j->ds[0] * j->ds[1] * Ho, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
         const int64_t oy = r % Ho, nc = r / Ho;
-        char *out = accel_tensor_ptr(j->dst) + (size_t)(r * Wo) * es;
-        for (int64_t ox0 = 0; ox0 < Wo; ox0 += 256) {
-            const int64_t ox1 = Wo - ox0 < 256 ? Wo : ox0 + 256;
-            pool_row(j, nc / j->ds[1], nc % j->ds[1], oy, ox0, ox1, buf);
-            for (int64_t ox = ox0; ox < ox1; ox++) cpu_data_store_float(out + (size_t)ox * es, dt, buf[ox - ox0]);
-        }
+        char *dp = accel_tensor_ptr(j->dst) + (size_t)(r * Wo) * es;
+        pool_row(j, nc / j->ds[1], nc % j->ds[1], oy, rowbuf, col, dt == ACCEL_F32 ? (float *)(void *)dp : out);
+        if (dt != ACCEL_F32) cpu_vec_store_f32(j->isa, dt, out, dp, Wo);
     }
 }
 
 static accel_status pool_compute(cpu_ctx *ctx, accel_tensor *dst) {
-    pool_job job = {.x = dst->src[0], .dst = dst, .g = pool_geom_of(dst)};
+    pool_job job = {.x = dst->src[0], .dst = dst, .isa = ctx->isa, .g = pool_geom_of(dst)};
     int64_t dstst[4];
     as_4d(job.x, job.xs, job.xst);
     as_4d(dst, job.ds, dstst);
-    if (accel_nelements(dst) > 0) cpu_data_run(ctx, pool_task, &job);
+    if (accel_nelements(dst) == 0) return ACCEL_OK;
+    const int nth = cpu_data_nthreads(ctx);
+    job.per_thread = (2 * job.xs[3] + job.ds[3] + 15) / 16 * 16;
+    job.scratch = cpu_scratch(ctx, (size_t)(job.per_thread * nth) * sizeof(float));
+    if (!job.scratch) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "pool: no scratch memory");
+    cpu_data_run(ctx, pool_task, &job);
     return ACCEL_OK;
 }
 

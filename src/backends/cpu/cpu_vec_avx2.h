@@ -32,9 +32,11 @@ static inline __m256 cpu_scale2_ps256(__m256 p, __m256 n) {
 
 static inline __m256 cpu_exp_ps256(__m256 x) {
     /* min/max with the constant first: a NaN x is the second operand and is passed through */
+    __m256 keep = _mm256_cmp_ps(x, CPU_PS256(CPU_EXP_FTZ), _CMP_NLT_UQ);
     x = _mm256_min_ps(CPU_PS256(CPU_EXP_MAX), x);
-    x = _mm256_max_ps(CPU_PS256(CPU_EXP_MIN), x);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, CPU_PS256(CPU_EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_max_ps(CPU_PS256(CPU_EXP_FTZ), x); /* no denormal intermediate in the dropped lanes either */
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, CPU_PS256(CPU_EXP_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, CPU_PS256(CPU_EXP_LN2_HI), x);
     r = _mm256_fnmadd_ps(n, CPU_PS256(CPU_EXP_LN2_LO), r);
     __m256 p = CPU_PS256(CPU_EXP_P0);
@@ -45,13 +47,14 @@ static inline __m256 cpu_exp_ps256(__m256 x) {
     p = _mm256_fmadd_ps(p, r, CPU_PS256(CPU_EXP_P5));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
     p = _mm256_add_ps(p, CPU_PS256(1.0f));
-    return cpu_scale2_ps256(p, n);
+    return _mm256_and_ps(cpu_scale2_ps256(p, n), keep);
 }
 
-/* 2^t, ~1 ulp (see cpu_exp2_ps512) */
+/* 2^t, ~1 ulp, for t >= -125; smaller t (and -inf) give 0 instead of a denormal (see cpu_exp2_ps512) */
 static inline __m256 cpu_exp2_ps256(__m256 t) {
     t = _mm256_min_ps(CPU_PS256(CPU_EXP2_MAX), t);
-    t = _mm256_max_ps(CPU_PS256(CPU_EXP2_MIN + 1.0f), t); /* -150: keeps both factors of cpu_scale2_ps256 normal */
+    __m256 keep = _mm256_cmp_ps(t, CPU_PS256(CPU_EXP2_FTZ), _CMP_NLT_UQ); /* NaN is kept */
+    t = _mm256_max_ps(CPU_PS256(CPU_EXP2_FTZ), t); /* no denormal intermediate in the dropped lanes either */
     __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 f = _mm256_sub_ps(t, n);
     __m256 p = CPU_PS256(CPU_EXP2_Q0);
@@ -61,7 +64,7 @@ static inline __m256 cpu_exp2_ps256(__m256 t) {
     p = _mm256_fmadd_ps(p, f, CPU_PS256(CPU_EXP2_Q4));
     p = _mm256_fmadd_ps(p, f, CPU_PS256(CPU_EXP2_Q5));
     p = _mm256_fmadd_ps(p, f, CPU_PS256(CPU_EXP2_Q6));
-    return cpu_scale2_ps256(p, n);
+    return _mm256_and_ps(cpu_scale2_ps256(p, n), keep);
 }
 
 static inline __m256 cpu_sigmoid_ps256(__m256 x) {
@@ -140,7 +143,8 @@ static inline __m256 cpu_erf_ps256(__m256 x) {
 }
 
 static inline __m256 cpu_normcdf_ps256(__m256 x) {
-    x = _mm256_max_ps(CPU_PS256(-40.0f), _mm256_min_ps(CPU_PS256(40.0f), x)); /* Phi is 0 or 1 beyond; keeps x^2 finite */
+    /* Phi is 0 or 1 beyond +-40; the clamp keeps x^2 finite */
+    x = _mm256_max_ps(CPU_PS256(-40.0f), _mm256_min_ps(CPU_PS256(40.0f), x));
     __m256 u = _mm256_mul_ps(x, CPU_PS256(CPU_SQRT1_2));
     __m256 au = cpu_abs_ps256(u);
     __m256 erf_u = _mm256_fmadd_ps(u, cpu_erf_small_ps256(_mm256_mul_ps(u, u)), u);
@@ -158,7 +162,9 @@ static inline __m256 cpu_normcdf_ps256(__m256 x) {
 }
 
 /* ---- f16 / bf16 <-> f32 (8 elements) ------------------------------------------------------------------------ */
-static inline __m256 cpu_load_f16_ps256(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline __m256 cpu_load_f16_ps256(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
 static inline void cpu_store_f16_ps256(uint16_t *p, __m256 v) {
     _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

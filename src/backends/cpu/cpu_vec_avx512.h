@@ -1,8 +1,8 @@
 /* Inline AVX-512 math and conversion primitives on 16 floats. Include only from *_avx512.c files (compiled with
  * -mavx512f/bw/dq/vl, -mfma, -mf16c) and call them only when ctx->isa == CPU_ISA_AVX512.
  *
- *   cpu_exp_ps512(x)      exp, <= 2 ulp; +inf above 88.8, 0 below -104, NaN propagates
- *   cpu_exp2_ps512(t)     2^t, ~1 ulp
+ *   cpu_exp_ps512(x)      exp, <= 1 ulp; +inf above 88.8, 0 below -87.3365 (no denormal results), NaN passes
+ *   cpu_exp2_ps512(t)     2^t, ~1 ulp; 0 below 2^-125 (no denormal results)
  *   cpu_sigmoid_ps512(x)  1 / (1 + exp(-x)), accurate in both tails (uses exp(-|x|))
  *   cpu_tanh_ps512(x)     tanh, <= 3 ulp
  *   cpu_erf_ps512(x)      erf, relative error ~1e-7
@@ -25,8 +25,9 @@ static inline __mmask16 cpu_tail_mask16(int64_t n) { return (__mmask16)((1u << n
 
 static inline __m512 cpu_exp_ps512(__m512 x) {
     /* min/max with the constant first: a NaN x is the second operand and is passed through */
+    __mmask16 keep = _mm512_cmp_ps_mask(x, CPU_PS512(CPU_EXP_FTZ), _CMP_NLT_UQ);
     x = _mm512_min_ps(CPU_PS512(CPU_EXP_MAX), x);
-    x = _mm512_max_ps(CPU_PS512(CPU_EXP_MIN), x);
+    x = _mm512_max_ps(CPU_PS512(CPU_EXP_FTZ), x);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, CPU_PS512(CPU_EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, CPU_PS512(CPU_EXP_LN2_HI), x);
@@ -39,8 +40,8 @@ static inline __m512 cpu_exp_ps512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, CPU_PS512(CPU_EXP_P5));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
     p = _mm512_add_ps(p, CPU_PS512(1.0f));
-    /* scalef multiplies by 2^n with one rounding, so overflow gives inf and underflow gives correct denormals */
-    return _mm512_scalef_ps(p, n);
+    /* scalef multiplies by 2^n with one rounding: overflow gives inf */
+    return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
 /* 1 / d to ~1 ulp: the 14-bit estimate refined by one Newton step. A division (vdivps) would block the divider
@@ -50,11 +51,12 @@ static inline __m512 cpu_recip_ps512(__m512 d) {
     return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, CPU_PS512(1.0f)), r);
 }
 
-/* 2^t, ~1 ulp; the caller's rounding of t is its own business (exp(x) via exp2(x log2 e) would lose accuracy
- * for large |x|, which is why cpu_exp_ps512 reduces by ln 2 instead) */
+/* 2^t, ~1 ulp, for t >= -125; smaller t (and -inf) give 0 instead of a denormal (see CPU_EXP2_FTZ). The caller's
+ * rounding of t is its own business: exp(x) as exp2(x log2 e) would lose accuracy for large |x|, which is why
+ * cpu_exp_ps512 reduces by ln 2 instead. */
 static inline __m512 cpu_exp2_ps512(__m512 t) {
     t = _mm512_min_ps(CPU_PS512(CPU_EXP2_MAX), t);
-    t = _mm512_max_ps(CPU_PS512(CPU_EXP2_MIN), t);
+    __mmask16 keep = _mm512_cmp_ps_mask(t, CPU_PS512(CPU_EXP2_FTZ), _CMP_NLT_UQ); /* NaN is kept */
     __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(t, n);
     __m512 p = CPU_PS512(CPU_EXP2_Q0);
@@ -64,7 +66,7 @@ static inline __m512 cpu_exp2_ps512(__m512 t) {
     p = _mm512_fmadd_ps(p, f, CPU_PS512(CPU_EXP2_Q4));
     p = _mm512_fmadd_ps(p, f, CPU_PS512(CPU_EXP2_Q5));
     p = _mm512_fmadd_ps(p, f, CPU_PS512(CPU_EXP2_Q6));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
 static inline __m512 cpu_sigmoid_ps512(__m512 x) {
@@ -109,23 +111,35 @@ static inline __m512 cpu_erf_small_ps512(__m512 z) {
 /* erfc(t) for t >= 0.5, given t^2 = t2 + t2lo exactly: exp(-t^2) = exp(-t2) (1 - t2lo) keeps ~1 ulp where t^2
  * is large. Callers that know t^2 better than by squaring a rounded t (GELU: x^2 / 2) pass it. */
 static inline __m512 cpu_erfc_tail_ps512(__m512 t, __m512 t2, __m512 t2lo) {
-    /* t >= 2: R in 1/t^2; capped so that 1/t stays finite (erfc is 0 long before), a NaN t passes through */
-    __m512 q = cpu_recip_ps512(_mm512_min_ps(CPU_PS512(1e10f), t));
     __mmask16 near = _mm512_cmp_ps_mask(t, CPU_PS512(2.0f), _CMP_LT_OQ); /* [0.5, 2): G in t - 1.25 */
-    __m512 z = _mm512_mask_blend_ps(near, _mm512_mul_ps(q, q), _mm512_sub_ps(t, CPU_PS512(CPU_ERFC_G_CENTER)));
-#define CPU_ERFC_C(k) _mm512_mask_blend_ps(near, CPU_PS512(CPU_ERFC_R##k), CPU_PS512(CPU_ERFC_G##k))
-    __m512 f = CPU_ERFC_C(0);
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(1));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(2));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(3));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(4));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(5));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(6));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(7));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(8));
-    f = _mm512_fmadd_ps(f, z, CPU_ERFC_C(9));
-#undef CPU_ERFC_C
-    f = _mm512_mask_blend_ps(near, _mm512_mul_ps(f, q), f);
+    __m512 z = _mm512_sub_ps(t, CPU_PS512(CPU_ERFC_G_CENTER)), q = z, f;
+    if (near != 0xffff) {
+        /* t >= 2: R in 1/t^2; capped so that 1/t stays finite (erfc is 0 long before), a NaN t passes through */
+        q = cpu_recip_ps512(_mm512_min_ps(CPU_PS512(1e10f), t));
+        z = _mm512_mask_blend_ps(near, _mm512_mul_ps(q, q), z);
+    }
+#define CPU_ERFC_HORNER(C)                                                                                      \
+    f = C(0);                                                                                                   \
+    f = _mm512_fmadd_ps(f, z, C(1));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(2));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(3));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(4));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(5));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(6));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(7));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(8));                                                                            \
+    f = _mm512_fmadd_ps(f, z, C(9))
+#define CPU_ERFC_G(k) CPU_PS512(CPU_ERFC_G##k)
+#define CPU_ERFC_GR(k) _mm512_mask_blend_ps(near, CPU_PS512(CPU_ERFC_R##k), CPU_PS512(CPU_ERFC_G##k))
+    if (near == 0xffff) { /* the common case in activations: no lane in the far tail, no per-lane coefficients */
+        CPU_ERFC_HORNER(CPU_ERFC_G);
+    } else {
+        CPU_ERFC_HORNER(CPU_ERFC_GR);
+        f = _mm512_mask_blend_ps(near, _mm512_mul_ps(f, q), f);
+    }
+#undef CPU_ERFC_HORNER
+#undef CPU_ERFC_G
+#undef CPU_ERFC_GR
     __m512 e = cpu_exp_ps512(_mm512_sub_ps(_mm512_setzero_ps(), t2));
     e = _mm512_fnmadd_ps(e, t2lo, e);
     return _mm512_mul_ps(e, f);
@@ -149,7 +163,8 @@ static inline __m512 cpu_erf_ps512(__m512 x) {
 }
 
 static inline __m512 cpu_normcdf_ps512(__m512 x) {
-    x = _mm512_max_ps(CPU_PS512(-40.0f), _mm512_min_ps(CPU_PS512(40.0f), x)); /* Phi is 0 or 1 beyond; keeps x^2 finite */
+    /* Phi is 0 or 1 beyond +-40; the clamp keeps x^2 finite */
+    x = _mm512_max_ps(CPU_PS512(-40.0f), _mm512_min_ps(CPU_PS512(40.0f), x));
     __m512 u = _mm512_mul_ps(x, CPU_PS512(CPU_SQRT1_2));
     __m512 au = _mm512_abs_ps(u);
     __m512 erf_u = _mm512_fmadd_ps(u, cpu_erf_small_ps512(_mm512_mul_ps(u, u)), u);

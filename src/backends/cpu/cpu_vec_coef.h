@@ -9,7 +9,9 @@
 #define CPU_EXP_LN2_HI 0.693359375f
 #define CPU_EXP_LN2_LO -2.12194440e-4f
 #define CPU_EXP_MAX 88.8f   /* exp(88.8) > FLT_MAX: inputs are clamped here, giving +inf */
-#define CPU_EXP_MIN -104.0f /* exp(-104) < smallest denormal / 2: gives 0 */
+#define CPU_EXP_FTZ -87.3365f /* exp(-87.3365) is just above FLT_MIN: below, results are flushed to 0, as a
+                               * denormal result costs a microcode assist (~100 cycles) and masked scores (-inf)
+                               * are common */
 #define CPU_EXP_P0 1.9875691500e-4f
 #define CPU_EXP_P1 1.3981999507e-3f
 #define CPU_EXP_P2 8.3334519073e-3f
@@ -19,8 +21,9 @@
 
 /* exp2: t = n + f with n = round(t), |f| <= 1/2; 2^f = Q(f) (fitted, Chebyshev via mpmath, rel. error 2e-9).
  * Softmax computes exp(v - max) as 2^((v - max) log2 e), folding its scale into one constant. */
-#define CPU_EXP2_MAX 129.0f  /* 2^129 overflows: +inf */
-#define CPU_EXP2_MIN -151.0f /* 2^-151 rounds to 0 */
+#define CPU_EXP2_MAX 129.0f /* 2^129 overflows: +inf */
+#define CPU_EXP2_FTZ -125.0f /* below, results are flushed to 0: a denormal result costs a microcode assist each,
+                              * ~100 cycles, and softmax of masked scores (-inf, -3.4e38) is full of them */
 #define CPU_EXP2_Q0 1.54614446986e-4f
 #define CPU_EXP2_Q1 1.34004281776e-3f
 #define CPU_EXP2_Q2 9.61805667852e-3f

@@ -1,13 +1,15 @@
 /* GEMM driver: blocking, thread split, GEMV and OpenBLAS dispatch. See gemm.h for the design.
  *
- * Loop nest per thread rectangle (GotoBLAS order), with MC x KC blocks of A in L2 and KC x NR panels of B in L1:
+ * Loop nest per thread rectangle (GotoBLAS order): an MC x KC block of A stays in L2 and a KC x NR panel of B in
+ * L1 while the micro-kernel sweeps the A block's MR panels:
  *   row super-block (only for f16/bf16 C: bounds the f32 accumulation buffer)
- *     jc: NC columns  ->  pc: KC of K, pack B block (KC x NC)
- *       ic: MC rows, pack A block (MC x KC)  ->  jr: NR panel of B  ->  ir: MR panel of A  ->  micro-kernel
+ *     jc: NC columns  ->  pc: KC of K
+ *       ic: MC rows, pack A block  ->  jr: NR panel of B (packed on first use)  ->  ir: MR panel  ->  micro-kernel
  */
 #include "backends/cpu/gemm.h"
 
 #include "core/error.h"
+#include "core/log.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,7 +27,10 @@ gemm_blas_policy cpu_gemm_get_blas_policy(void) {
     if (env && (!strcasecmp(env, "never") || !strcmp(env, "0") || !strcasecmp(env, "off"))) p = GEMM_BLAS_NEVER;
     if (env && (!strcasecmp(env, "always") || !strcmp(env, "1") || !strcasecmp(env, "on"))) p = GEMM_BLAS_ALWAYS;
     int expected = -1;
-    atomic_compare_exchange_strong(&g_blas_policy, &expected, p);
+    if (atomic_compare_exchange_strong(&g_blas_policy, &expected, p))
+        accel_log(ACCEL_LOG_DEBUG, "cpu gemm: OpenBLAS %s (core %s), policy %s",
+                  gemm_blas_available() ? "linked" : "not linked", gemm_blas_corename(),
+                  p == GEMM_BLAS_NEVER ? "never" : p == GEMM_BLAS_ALWAYS ? "always" : "auto");
     return (gemm_blas_policy)atomic_load(&g_blas_policy);
 }
 
@@ -88,11 +93,22 @@ static int64_t choose_nc(const gemm_kernels *kern, int64_t cols) {
     return nc < want ? nc : want;
 }
 
+/* Floats of the f32 accumulation buffer for f16/bf16 C: a row super-block of up to C_BUFFER_BYTES (at least one
+ * MC block) of the widest B block any thread grid can use (nc_bound). */
+static int64_t c_buffer_floats(const gemm_kernels *kern, const gemm_problem *p, int64_t nc_bound) {
+    if (p->c_dtype == ACCEL_F32) return 0;
+    int64_t f = (int64_t)(C_BUFFER_BYTES / sizeof(float));
+    if (f < kern->mc * nc_bound) f = kern->mc * nc_bound;
+    const int64_t all = round_up(p->m, kern->mr) * nc_bound;
+    return f < all ? f : all;
+}
+
+/* Rows of a super-block for B blocks nc wide: the buffer holds them (whole MR panels). */
 static int64_t choose_rows_sb(const gemm_kernels *kern, const gemm_problem *p, int64_t nc) {
     if (p->c_dtype == ACCEL_F32) return p->m > 0 ? p->m : 1; /* written in place: one super-block */
-    int64_t r = (int64_t)(C_BUFFER_BYTES / ((size_t)nc * sizeof(float)));
-    r = r / kern->mr * kern->mr;
-    return r < kern->mc ? kern->mc : r;
+    const int64_t nc_bound = choose_nc(kern, p->n);
+    const int64_t r = c_buffer_floats(kern, p, nc_bound) / nc / kern->mr * kern->mr;
+    return r < kern->mr ? kern->mr : r;
 }
 
 /* Estimated cycles of the busiest thread for a tm x tn grid: its compute plus its packing (about 1/2 cycle per
@@ -123,17 +139,15 @@ static void choose_grid(gemm_plan *pl, int nth) {
     }
 }
 
-static size_t thread_scratch_bytes(const gemm_plan *pl) {
-    const gemm_kernels *kern = pl->kern;
-    const gemm_problem *p = pl->p;
-    if (pl->mode != MODE_PACKED) return align64((size_t)p->k * sizeof(float)) + align64(GEMV_CHUNK * sizeof(float));
-    size_t bytes = align64((size_t)kern->mc * (size_t)kern->kc * sizeof(float)); /* A block */
-    bytes += align64((size_t)kern->kc * (size_t)pl->nc * sizeof(float));           /* B block */
-    if (p->c_dtype != ACCEL_F32) {
-        const int64_t rows = pl->rows_sb < round_up(p->m, kern->mr) ? pl->rows_sb : round_up(p->m, kern->mr);
-        bytes += align64((size_t)rows * (size_t)pl->nc * sizeof(float));
-    }
-    return bytes;
+/* Scratch bytes per thread. It depends only on the problem (not on the thread grid or mode), and never grows
+ * when n shrinks, so a caller can size it once for a series of problems that differ only by a smaller n. */
+static size_t thread_scratch_bytes(const gemm_kernels *kern, const gemm_problem *p) {
+    const size_t gemv = align64((size_t)p->k * sizeof(float)) + align64(GEMV_CHUNK * sizeof(float));
+    const int64_t nc_bound = choose_nc(kern, p->n);
+    size_t packed = align64((size_t)kern->mc * (size_t)kern->kc * sizeof(float)); /* A block */
+    packed += align64((size_t)kern->kc * (size_t)nc_bound * sizeof(float));       /* B block */
+    packed += align64((size_t)c_buffer_floats(kern, p, nc_bound) * sizeof(float)); /* f16/bf16 C */
+    return align64(gemv > packed ? gemv : packed);
 }
 
 static int64_t batch_items(const gemm_batch *b) {
@@ -150,7 +164,6 @@ static void plan_init(gemm_plan *pl, const cpu_ctx *ctx, const gemm_problem *p, 
     memset(pl, 0, sizeof *pl);
     const int nth = ctx_threads(ctx);
     pl->kern = gemm_kernels_for(ctx->isa);
-    { static gemm_kernels tk; tk = *pl->kern; if (getenv("GEMM_KC")) tk.kc = atoi(getenv("GEMM_KC")); if (getenv("GEMM_MC")) tk.mc = atoi(getenv("GEMM_MC")); if (getenv("GEMM_NB")) tk.b_block_bytes = (size_t)atol(getenv("GEMM_NB")); pl->kern = &tk; }
     pl->p = p;
     pl->batch = batch;
     pl->n_items = batch_items(batch);
@@ -167,18 +180,11 @@ static void plan_init(gemm_plan *pl, const cpu_ctx *ctx, const gemm_problem *p, 
     const int64_t cols = ceil_div(p->n, pl->tn);
     pl->nc = choose_nc(pl->kern, cols);
     pl->rows_sb = choose_rows_sb(pl->kern, p, pl->nc);
-    pl->per_thread = align64(thread_scratch_bytes(pl));
+    pl->per_thread = thread_scratch_bytes(pl->kern, p);
 }
 
 size_t cpu_gemm_scratch_size(const cpu_ctx *ctx, const gemm_problem *p) {
-    gemm_plan pl;
-    plan_init(&pl, ctx, p, NULL);
-    /* the plan with a batch may only split items, which needs no more per thread than a rectangle */
-    gemm_plan plb;
-    gemm_batch many = {.ndims = 1, .shape = {ctx_threads(ctx)}};
-    plan_init(&plb, ctx, p, &many);
-    const size_t per = pl.per_thread > plb.per_thread ? pl.per_thread : plb.per_thread;
-    return per * (size_t)ctx_threads(ctx);
+    return thread_scratch_bytes(gemm_kernels_for(ctx->isa), p) * (size_t)ctx_threads(ctx);
 }
 
 /* ---- one rectangle of one item ------------------------------------------------------------------------------ */
@@ -347,13 +353,27 @@ static void gemm_task(void *arg, int ith, int nth) {
 
 /* ---- entry ----------------------------------------------------------------------------------------------------- */
 
-/* Whether OpenBLAS should take an f32 problem under the AUTO policy.
- * TODO(measure): filled in from the measurements documented above once both engines are benchmarked. */
-static bool blas_preferred(const cpu_ctx *ctx, const gemm_problem *p) {
-    (void)ctx;
-    (void)p;
-    return false;
-}
+/* Whether OpenBLAS takes an f32 problem under GEMM_BLAS_AUTO: only when this engine would run its portable
+ * kernels (no AVX2, or a CPU without an ISA-specific kernel set here).
+ *
+ * Measured on this project's 2-core Xeon (Sapphire Rapids class, AVX-512, shared with other jobs, so ranges over
+ * several runs), 2 threads, GFLOP/s, best of 15-61 runs (test_cpu_matmul --bench; b row-major and b = W^T of a
+ * Linear weight both measured; OpenBLAS 0.3.21 pthreads):
+ *                          this engine (avx512)   OpenBLAS, its own choice   OPENBLAS_CORETYPE=SkylakeX
+ *                                                 (Prescott SSE kernels)
+ *   1024x1024x1024         285-324                67-69                      308-329   (ours 0.91-0.96x)
+ *   128x768x768            281-334                62-69                      200-257   (0.97-1.17x)
+ *   128x3072x768           260-320                65-75                      246-309   (0.94-1.20x)
+ *   128x768x3072           243-344                64-70                      246-305   (0.95-1.25x)
+ *   1x2048x2048 (GEMV)     16-32                  8-13                       9-11      (1.5-3x)
+ *   12 x 128x128x64        195-283                32-53                      99-144    (1.8-2.7x)
+ *   this engine's avx2 kernels vs OPENBLAS_CORETYPE=Haswell on the same shapes: 150-180 vs 147-195 (0.90-1.1x);
+ *   its portable kernels vs OpenBLAS's Prescott kernels, one thread: 23 vs 35-36 (0.65x).
+ * OpenBLAS's only measured lead over the AVX-512 / AVX2 kernels is a few percent on large square problems with
+ * a core type it does not pick by itself on this CPU, and its worker threads keep spinning for a while after each
+ * call, which slowed the next runs of our pool by up to 2x in the same measurements. It is clearly faster than the
+ * portable kernels. */
+static bool blas_preferred(const gemm_kernels *kern) { return kern == &gemm_kernels_portable; }
 
 static bool dtype_ok(accel_dtype d) { return d == ACCEL_F32 || d == ACCEL_F16 || d == ACCEL_BF16; }
 
@@ -364,7 +384,9 @@ accel_status cpu_gemm(cpu_ctx *ctx, const gemm_problem *p, const gemm_batch *bat
     if (p->m == 0 || p->n == 0 || batch_items(batch) == 0) return ACCEL_OK;
 
     const gemm_blas_policy policy = cpu_gemm_get_blas_policy();
-    if (policy != GEMM_BLAS_NEVER && gemm_blas_accepts(p) && (policy == GEMM_BLAS_ALWAYS || blas_preferred(ctx, p))) {
+    const bool use_blas = policy == GEMM_BLAS_ALWAYS ||
+                          (policy == GEMM_BLAS_AUTO && blas_preferred(gemm_kernels_for(ctx->isa)));
+    if (use_blas && gemm_blas_accepts(p)) {
         const int64_t n_items = batch_items(batch);
         gemm_plan pl;
         memset(&pl, 0, sizeof pl);

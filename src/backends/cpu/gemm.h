@@ -1,11 +1,11 @@
 /* The CPU GEMM engine: C[M, N] = A[M, K] @ B[K, N] (+ row bias), accumulated in f32.
  *
  * One engine serves every layout and float dtype (BLIS / GotoBLAS design): operands are read through byte strides
- * and packed, converted to f32, into cache-sized blocks — B in panels of NR columns over the whole K range (up to a
- * footprint budget), A in MC x KC blocks of MR-row panels — and a register-blocked micro-kernel computes MR x NR
- * tiles of C from them. The micro-kernel, the packing routines, the output conversion and the GEMV kernels (M == 1
- * or N == 1, which skip packing because they are memory bound) come in one set per ISA, picked at run time from
- * ctx->isa: AVX-512 (14 x 32 tile), AVX2 (6 x 16) and portable C (4 x 16).
+ * and packed, converted to f32, into cache-sized blocks — B in KC x NR panels, A in MC x KC blocks of MR-row
+ * panels — and a register-blocked micro-kernel computes MR x NR tiles of C from them. The micro-kernel, the
+ * packing routines, the output conversion and the GEMV kernels (M == 1 or N == 1, which skip packing because they
+ * are memory bound) come in one set per ISA, picked at run time from ctx->isa: AVX-512 (8 x 32 tile), AVX2
+ * (6 x 16) and portable C (4 x 8).
  *
  * Threads: batch items are split across the pool when there are enough of them; otherwise each thread computes
  * its own rectangle of every C (a tm x tn grid chosen to balance compute and packing), with its own pack buffers,
@@ -70,7 +70,7 @@ typedef struct gemm_kernels {
     const char *name;
     int mr, nr;            /* micro-tile */
     int kc, mc;            /* K block of a packed A block; rows of a packed A block (multiple of mr) */
-    size_t b_block_bytes;  /* footprint budget of one packed B block (K x NC floats) */
+    size_t b_block_bytes;  /* footprint budget of one packed B block (KC x NC floats) */
     double fma_per_cycle;  /* f32 multiply-adds per cycle of the micro-kernel, for the thread-grid cost model */
 
     /* C[0..m) x [0..n) (+)= A_panel (kc x mr, k-major) @ B_panel (kc x nr, k-major); m <= mr, n <= nr.

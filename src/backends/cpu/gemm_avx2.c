@@ -69,11 +69,20 @@ static void pack_along_k(float *dst, int width, const char *src, accel_dtype dty
     }
 }
 
+/* Rows ahead that pack_along_p prefetches. */
+#define PACK_PREFETCH_ROWS 8
+
 static void pack_along_p(float *dst, int width, const char *src, accel_dtype dtype, int64_t np, int64_t nk,
                          int64_t sk) {
     const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    const int64_t span = (np < width ? np : width) * es - 1; /* last byte of a row segment */
     for (int64_t k = 0; k < nk; k++) {
         const char *s = src + k * sk;
+        /* rows are far apart (often a page or more): fetch a few rows ahead, the hardware prefetcher won't */
+        if (k + PACK_PREFETCH_ROWS < nk) {
+            _mm_prefetch(s + PACK_PREFETCH_ROWS * sk, _MM_HINT_T0);
+            _mm_prefetch(s + PACK_PREFETCH_ROWS * sk + span, _MM_HINT_T0);
+        }
         for (int p0 = 0; p0 < width; p0 += 8) {
             const int64_t avail = np - p0;
             const __m256 v = avail > 0 ? load8(s + p0 * es, dtype, avail) : _mm256_setzero_ps();
@@ -145,7 +154,8 @@ static void ukernel_6x16(int64_t kc, const float *restrict a, const float *restr
 static inline __m128i to_bf16(__m256 v) {
     const __m256i x = _mm256_castps_si256(v);
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
-    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb), 16);
+    const __m256i biased = _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb);
+    const __m256i rounded = _mm256_srli_epi32(biased, 16);
     const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(0x40));
     const __m256i r = _mm256_blendv_epi8(rounded, quiet, nan);
@@ -202,7 +212,8 @@ static void gemv_dot_avx2(float *y, const float *x, const char *w, accel_dtype d
     for (; j < n; j++) {
         const char *r0 = w + j * sj;
         __m256 s0 = _mm256_setzero_ps();
-        for (int64_t k = 0; k < kv; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load8(r0 + k * es, dtype, 8), s0);
+        for (int64_t k = 0; k < kv; k += 8)
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load8(r0 + k * es, dtype, 8), s0);
         float t0 = hsum8(s0);
         for (int64_t k = kv; k < nk; k++) t0 += x[k] * gemm_load_f32(r0 + k * es, dtype);
         y[j] = t0;

@@ -26,6 +26,7 @@ const char *gemm_blas_corename(void) {
 #endif
 }
 
+#ifdef ACCEL_HAVE_OPENBLAS
 /* A rows x cols f32 operand as a CBLAS row-major matrix: plain (unit column stride) or transposed (unit row
  * stride), with its leading dimension. A size-1 dimension's stride is irrelevant, so it never disqualifies. */
 static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int64_t *ld) {
@@ -42,6 +43,7 @@ static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool
     }
     return false;
 }
+#endif
 
 bool gemm_blas_accepts(const gemm_problem *p) {
 #ifdef ACCEL_HAVE_OPENBLAS
