@@ -129,29 +129,3 @@ void accel_threadpool_run(accel_threadpool *pool, accel_task_fn fn, void *arg) {
 #endif
     }
 }
-
-int accel_physical_cores(void) {
-    /* count unique (physical id, core id) pairs; fall back to the online CPU count */
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    if (online < 1) online = 1;
-    if (!f) return (int)online;
-    int pairs[1024][2];
-    int n = 0, phys = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        int v;
-        if (sscanf(line, "physical id : %d", &v) == 1) phys = v;
-        else if (sscanf(line, "core id : %d", &v) == 1) {
-            bool seen = false;
-            for (int i = 0; i < n; i++) seen |= pairs[i][0] == phys && pairs[i][1] == v;
-            if (!seen && n < 1024) {
-                pairs[n][0] = phys;
-                pairs[n][1] = v;
-                n++;
-            }
-        }
-    }
-    fclose(f);
-    return n > 0 ? n : (int)online;
-}

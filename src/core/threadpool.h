@@ -23,7 +23,7 @@ static inline void accel_split_range(int64_t n, int ith, int nth, int64_t *begin
     *end = *begin + per + (ith < rem ? 1 : 0);
 }
 
-/* Number of physical cores of this machine (>= 1). */
+/* Number of physical cores of this machine (>= 1), from the cached hardware detection (src/hw/cpu_info.c). */
 int accel_physical_cores(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -536,4 +537,18 @@ void hw_cpu_detect(hw_cpu *cpu) {
     detect_topology(cpu);
     detect_caches(cpu);
     detect_memory(cpu);
+}
+
+static hw_cpu g_cached_cpu;
+static pthread_once_t g_cached_cpu_once = PTHREAD_ONCE_INIT;
+static void detect_cached_cpu(void) { hw_cpu_detect(&g_cached_cpu); }
+
+const hw_cpu *hw_cpu_cached(void) {
+    pthread_once(&g_cached_cpu_once, detect_cached_cpu);
+    return &g_cached_cpu;
+}
+
+int accel_physical_cores(void) {
+    int n = hw_cpu_cached()->physical_cores;
+    return n > 0 ? n : 1;
 }

@@ -109,6 +109,10 @@ typedef struct hw_cpu {
  * Never fails. */
 void hw_cpu_detect(hw_cpu *cpu);
 
+/* The same description, detected once per process and cached (thread-safe). Memory figures are those of the
+ * first call; use hw_cpu_detect for fresh ones. Used by the thread pool default and the cpu device's name. */
+const hw_cpu *hw_cpu_cached(void);
+
 /* The i-th ISA feature name this build can report on this architecture (kernel spelling, as in /proc/cpuinfo's
  * "flags" or "Features" line), in reporting order; NULL past the end. Static storage. */
 const char *hw_cpu_feature_name(int i);

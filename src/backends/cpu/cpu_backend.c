@@ -2,15 +2,13 @@
  * thread pool, with SIMD paths picked at run time (cpu_detect_isa). */
 #include "backends/cpu/cpu_kernels.h"
 #include "core/error.h"
+#include "hw/hw_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 /* ---- op table -------------------------------------------------------------------------------------------------- */
 
@@ -49,42 +47,6 @@ void *cpu_scratch(cpu_ctx *ctx, size_t size) {
 /* ---- device ---------------------------------------------------------------------------------------------------- */
 
 static char g_description[256];
-
-/* CPU brand string: CPUID leaves 0x80000002..4 on x86, else "model name" / "Model" from /proc/cpuinfo. */
-static void cpu_brand(char *out, size_t size) {
-    out[0] = 0;
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned int regs[12];
-    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
-        for (unsigned int i = 0; i < 3; i++)
-            __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
-        char brand[49];
-        memcpy(brand, regs, 48);
-        brand[48] = 0;
-        const char *b = brand;
-        while (*b == ' ') b++;
-        snprintf(out, size, "%s", b);
-    }
-#endif
-    if (!out[0]) {
-        FILE *f = fopen("/proc/cpuinfo", "r");
-        char line[512];
-        while (f && fgets(line, sizeof line, f)) {
-            if (strncmp(line, "model name", 10) && strncmp(line, "Model", 5)) continue;
-            const char *v = strchr(line, ':');
-            if (!v) continue;
-            v++;
-            while (*v == ' ' || *v == '\t') v++;
-            snprintf(out, size, "%s", v);
-            out[strcspn(out, "\n")] = 0;
-            break;
-        }
-        if (f) fclose(f);
-    }
-    size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == ' ') out[--n] = 0;
-    if (!out[0]) snprintf(out, size, "unknown CPU");
-}
 
 static const char *cpu_dev_name(accel_device *dev) { return "cpu"; }
 static const char *cpu_dev_description(accel_device *dev) { return g_description; }
@@ -165,12 +127,11 @@ static accel_device g_cpu_device = {
 };
 
 static accel_status cpu_enumerate(void (*add)(accel_device *dev)) {
-    char brand[160];
-    cpu_brand(brand, sizeof brand);
+    const char *brand = hw_cpu_cached()->model[0] ? hw_cpu_cached()->model : "unknown CPU";
     cpu_ctx probe = {0};
     cpu_detect_features(&probe);
     int threads = accel_physical_cores();
-    snprintf(g_description, sizeof g_description, "%s (%s%s%s, %d thread%s)", brand, cpu_isa_name(probe.isa),
+    snprintf(g_description, sizeof g_description, "%.160s (%s%s%s, %d thread%s)", brand, cpu_isa_name(probe.isa),
              probe.has_avx512_bf16 ? "+bf16" : "", probe.has_amx ? "+amx" : "", threads, threads == 1 ? "" : "s");
     add(&g_cpu_device);
     return ACCEL_OK;
