@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config  # toolchain
-  libopenblas-dev                               # GEMM (measured faster than our own kernels for large f32)
+  libopenblas-dev libdnnl-dev                   # BLAS peers: OpenBLAS (used where our kernels are portable C)
+                                                # and oneDNN, both measured against our GEMM by test-ops perf
   libcjson-dev                                  # JSON (tests now; model configs later)
   ocl-icd-libopencl1 pocl-opencl-icd clinfo     # OpenCL loader + a CPU OpenCL device, so detection lists one
 )

@@ -15,88 +15,19 @@
 #include "backends/cpu/cpu_attention.h"
 #include "backends/cpu/cpu_kernels.h"
 #include "core/tensor.h"
+#include "kernel_test.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int g_failures = 0;
-static int g_checks = 0;
-
-#define CHECK(cond, ...)                                                                                             \
-    do {                                                                                                             \
-        g_checks++;                                                                                                  \
-        if (!(cond)) {                                                                                               \
-            g_failures++;                                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                                            \
-            fprintf(stderr, "\n");                                                                                   \
-        }                                                                                                            \
-    } while (0)
-
-/* ---- deterministic random numbers ------------------------------------------------------------------------------ */
-static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
-static double urand(void) { /* [0, 1) */
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) / 9007199254740992.0;
-}
-static double srand1(void) { return 2.0 * urand() - 1.0; }
-
-/* ---- hand-built tensors ------------------------------------------------------------------------------------------ */
-typedef struct tt {
-    accel_tensor t;
-    void *mem;
-} tt;
-
-/* A tensor of `shape` whose memory stores the dims in the order `order` (order[0] outermost; NULL = natural),
- * with `gap` unused elements after each element of the innermost stored dim. Filled with uniform [-amp, amp]. */
 static accel_tensor *tnew(accel_dtype dt, int nd, const int64_t *shape, const int *order, int gap, double amp) {
-    tt *x = calloc(1, sizeof *x);
-    accel_tensor *t = &x->t;
-    t->dtype = dt;
-    t->ndim = nd;
-    int nat[ACCEL_MAX_DIMS];
-    for (int i = 0; i < nd; i++) nat[i] = i;
-    if (!order) order = nat;
-    const int64_t es = (int64_t)accel_dtype_size(dt);
-    int64_t s = es * (1 + gap);
-    for (int k = nd - 1; k >= 0; k--) {
-        t->shape[order[k]] = shape[order[k]];
-        t->stride[order[k]] = s;
-        s *= shape[order[k]];
-    }
-    x->mem = calloc(1, (size_t)(s > 0 ? s : es) + 64);
-    t->data = x->mem;
-    const int64_t n = accel_nelements(t);
-    for (int64_t e = 0; e < n; e++) {
-        int64_t off = 0, r = e;
-        for (int d = nd - 1; d >= 0; d--) {
-            off += (r % t->shape[d]) * t->stride[d];
-            r /= t->shape[d];
-        }
-        accel_store_f64((char *)t->data + off, dt, amp * srand1());
-    }
-    return t;
+    return kt_tnew(dt, nd, shape, order, gap, kt_uniform, amp);
 }
-
-static void tfree(accel_tensor *t) {
-    if (!t) return;
-    free(((tt *)(void *)t)->mem);
-    free(t);
+static accel_tensor *node_new(accel_op op, accel_dtype dt, int nd, const int64_t *shape) {
+    return kt_node_new(op, dt, nd, shape, kt_uniform);
 }
-
-static int64_t toff(const accel_tensor *t, const int64_t *idx) {
-    int64_t off = 0;
-    for (int i = 0; i < t->ndim; i++) off += idx[i] * t->stride[i];
-    return off;
-}
-static double tget(const accel_tensor *t, const int64_t *idx) {
-    return accel_load_f64((const char *)t->data + toff(t, idx), t->dtype);
-}
-static void tset(accel_tensor *t, const int64_t *idx, double v) { accel_store_f64((char *)t->data + toff(t, idx), t->dtype, v); }
 
 /* Element of a mask broadcast (right-aligned, size-1 dims repeat) to a 4-d index. */
 static double tget_bcast4(const accel_tensor *m, const int64_t idx[4]) {
@@ -108,70 +39,14 @@ static double tget_bcast4(const accel_tensor *m, const int64_t idx[4]) {
     return accel_load_f64((const char *)m->data + off, m->dtype);
 }
 
-/* A contiguous output node; its memory starts as NaN garbage so unwritten elements show. */
-static accel_tensor *node_new(accel_op op, accel_dtype dt, int nd, const int64_t *shape) {
-    accel_tensor *t = tnew(dt, nd, shape, NULL, 0, 0.0);
-    memset(t->data, 0xff, accel_tensor_bytes_contiguous(t));
-    t->op = op;
-    return t;
-}
+static double nmse_limit(accel_dtype dt) { return kt_nmse_limit(dt, 1e-10); }
 
-static double nmse(const accel_tensor *out, const double *ref, int64_t n) {
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const double o = accel_load_f64((const char *)out->data + i * (int64_t)accel_dtype_size(out->dtype), out->dtype);
-        const double d = o - ref[i];
-        num += d * d;
-        den += ref[i] * ref[i];
-    }
-    if (num != num) return INFINITY;
-    return den > 0 ? num / den : num;
-}
-
-static double nmse_limit(accel_dtype dt) { return dt == ACCEL_F32 ? 1e-10 : dt == ACCEL_F16 ? 2e-6 : 5e-5; }
-
-/* ---- contexts: every ISA level the machine supports, 1 and 3 threads ------------------------------------------- */
 static cpu_op_entry g_ops[ACCEL_OP_COUNT];
 static cpu_isa g_max_isa;
 
-static const char *isa_name(cpu_isa isa) {
-    return isa == CPU_ISA_AVX512 ? "avx512" : isa == CPU_ISA_AVX2 ? "avx2" : isa == CPU_ISA_NEON ? "neon" : "portable";
-}
-
-static int n_isas(void) { return g_max_isa == CPU_ISA_NEON ? 1 : (int)g_max_isa + 1; }
-
-static cpu_ctx ctx_new(cpu_isa isa, int threads) {
-    cpu_ctx c;
-    memset(&c, 0, sizeof c);
-    c.isa = isa;
-    c.n_threads = threads;
-    if (accel_threadpool_new(threads, &c.pool) != ACCEL_OK) c.pool = NULL;
-    return c;
-}
-static void ctx_free(cpu_ctx *c) {
-    accel_threadpool_free(c->pool);
-    free(c->scratch);
-}
-
 /* Runs dst's kernel with every ISA and thread count; check(dst, label) verifies each result. */
-typedef void (*check_fn)(const accel_tensor *dst, const char *label, void *user);
-
-static void run_all(accel_tensor *dst, check_fn check, void *user, const char *name) {
-    CHECK(g_ops[dst->op].supports && g_ops[dst->op].supports(dst), "%s: supports() refuses the node", name);
-    if (!g_ops[dst->op].supports || !g_ops[dst->op].supports(dst)) return;
-    const int threads[2] = {1, 3};
-    for (int ii = 0; ii < n_isas(); ii++) {
-        for (int ti = 0; ti < 2; ti++) {
-            cpu_ctx ctx = ctx_new((cpu_isa)ii, threads[ti]);
-            memset(dst->data, 0xff, accel_tensor_bytes_contiguous(dst));
-            accel_status st = g_ops[dst->op].compute(&ctx, dst);
-            char label[256];
-            snprintf(label, sizeof label, "%s [%s, %d threads]", name, isa_name((cpu_isa)ii), threads[ti]);
-            CHECK(st == ACCEL_OK, "%s: compute failed: %s", label, accel_last_error());
-            if (st == ACCEL_OK) check(dst, label, user);
-            ctx_free(&ctx);
-        }
-    }
+static void run_all(accel_tensor *dst, kt_check_fn check, void *user, const char *name) {
+    kt_run_all(g_ops, g_max_isa, dst, check, user, name);
 }
 
 /* ================================================================================================================
@@ -214,7 +89,7 @@ static accel_tensor *attn_mask(const attn_case *c) {
         const int64_t shape[4] = {B, 1, 1, Skv};
         m = tnew(c->mt, 4, shape, NULL, 0, 0.0);
         for (int64_t b = 0; b < B; b++)
-            for (int64_t j = 0; j < Skv; j++) tset(m, (int64_t[]){b, 0, 0, j}, j >= Skv - 3 * b ? -INFINITY : 0.0);
+            for (int64_t j = 0; j < Skv; j++) kt_tset(m, (int64_t[]){b, 0, 0, j}, j >= Skv - 3 * b ? -INFINITY : 0.0);
         break;
     }
     case MASK_BIAS: { /* [1, H, Sq, Skv] relative-position-bias-like values */
@@ -229,7 +104,7 @@ static accel_tensor *attn_mask(const attn_case *c) {
             for (int64_t h = 0; h < H; h++)
                 for (int64_t i = 0; i < Sq; i++)
                     for (int64_t j = 0; j < Skv; j++)
-                        if (urand() < 0.3 || (h == H - 1 && i == Sq / 2)) tset(m, (int64_t[]){b, h, i, j}, -INFINITY);
+                        if (kt_urand() < 0.3 || (h == H - 1 && i == Sq / 2)) kt_tset(m, (int64_t[]){b, h, i, j}, -INFINITY);
         break;
     }
     case MASK_EXPANDED: { /* [B, H, Sq, Skv] view of a [B, 1, 1, Skv] buffer with zero strides (an expand) */
@@ -266,7 +141,7 @@ static attn_ref attn_reference(const attn_case *c, const accel_tensor *q, const 
                     if (c->window > 0 && pos - j >= c->window) continue;
                     double dot = 0;
                     for (int64_t d = 0; d < c->D; d++)
-                        dot += tget(q, (int64_t[]){b, h, i, d}) * tget(k, (int64_t[]){b, h / G, j, d});
+                        dot += kt_tget(q, (int64_t[]){b, h, i, d}) * kt_tget(k, (int64_t[]){b, h / G, j, d});
                     p[j] = dot * scale + (mask ? tget_bcast4(mask, (int64_t[]){b, h, i, j}) : 0.0);
                     if (p[j] > mx) mx = p[j];
                 }
@@ -280,7 +155,7 @@ static attn_ref attn_reference(const attn_case *c, const accel_tensor *q, const 
                 for (int64_t e = 0; e < c->Dv; e++) {
                     double acc = 0;
                     for (int64_t j = 0; j < c->Skv; j++)
-                        if (p[j] != 0) acc += p[j] * tget(v, (int64_t[]){b, h / G, j, e});
+                        if (p[j] != 0) acc += p[j] * kt_tget(v, (int64_t[]){b, h / G, j, e});
                     r.out[row * c->Dv + e] = acc / sum;
                 }
             }
@@ -290,7 +165,7 @@ static attn_ref attn_reference(const attn_case *c, const accel_tensor *q, const 
 
 static void attn_check(const accel_tensor *dst, const char *label, void *user) {
     const attn_ref *r = user;
-    const double e = nmse(dst, r->out, r->n), lim = nmse_limit(dst->dtype);
+    const double e = kt_nmse(dst, r->out, r->n, false), lim = nmse_limit(dst->dtype);
     CHECK(e <= lim, "%s: nmse %.3g > %.3g", label, e, lim);
     if (getenv("ACCEL_TEST_VERBOSE")) printf("%-60s nmse %.3g\n", label, e);
     /* hidden queries: exact zeros */
@@ -318,7 +193,7 @@ static void test_attention_case(const attn_case *c) {
     run_all(dst, attn_check, &r, c->name);
     free(r.out);
     free(r.hidden_row);
-    tfree(q), tfree(k), tfree(v), tfree(mask), tfree(dst);
+    kt_tfree(q), kt_tfree(k), kt_tfree(v), kt_tfree(mask), kt_tfree(dst);
 }
 
 static void test_attention(void) {
@@ -368,13 +243,13 @@ static void test_attention_refuses(void) {
     accel_tensor *mask = tnew(ACCEL_F32, 2, (int64_t[]){3, 4}, NULL, 0, 1.0);
     dst->src[3] = mask;
     CHECK(!g_ops[ACCEL_OP_ATTENTION].supports(dst), "attention: mask [3, 4] that does not broadcast accepted");
-    tfree(q), tfree(k), tfree(v), tfree(dst), tfree(mask);
+    kt_tfree(q), kt_tfree(k), kt_tfree(v), kt_tfree(dst), kt_tfree(mask);
 }
 
 /* The per-ISA GEMM kernel against a plain loop, over tails of every kind. */
 static void test_attention_kernels(void) {
     const int64_t dims[][3] = {{1, 1, 1}, {7, 37, 13}, {4, 64, 64}, {5, 16, 3}, {64, 80, 64}, {3, 130, 9}, {9, 8, 1}};
-    for (int ii = 0; ii < n_isas(); ii++) {
+    for (int ii = 0; ii < kt_isa_count(g_max_isa); ii++) {
         const cpu_attn_kernels *kn = cpu_attn_kernels_for((cpu_isa)ii);
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
             const int64_t M = dims[di][0], N = dims[di][1], K = dims[di][2];
@@ -385,9 +260,9 @@ static void test_attention_kernels(void) {
                     float *b = malloc(sizeof(float) * (size_t)(K * ldb + 8));
                     float *c = malloc(sizeof(float) * (size_t)(M * ldc + 8));
                     double *want = malloc(sizeof(double) * (size_t)(M * N));
-                    for (int64_t x = 0; x < (M + 2) * (K + 3) + 8; x++) a[x] = (float)srand1();
-                    for (int64_t x = 0; x < K * ldb + 8; x++) b[x] = (float)srand1();
-                    for (int64_t x = 0; x < M * ldc + 8; x++) c[x] = (float)srand1();
+                    for (int64_t x = 0; x < (M + 2) * (K + 3) + 8; x++) a[x] = (float)kt_srand1();
+                    for (int64_t x = 0; x < K * ldb + 8; x++) b[x] = (float)kt_srand1();
+                    for (int64_t x = 0; x < M * ldc + 8; x++) c[x] = (float)kt_srand1();
                     for (int64_t m = 0; m < M; m++)
                         for (int64_t n = 0; n < N; n++) {
                             double s = acc ? c[m * ldc + n] : 0.0;
@@ -403,9 +278,9 @@ static void test_attention_kernels(void) {
                             err = d > err ? d : err;
                         }
                     CHECK(err <= 1e-5 * (double)(K + 1), "gemm %s M=%lld N=%lld K=%lld acc=%d trans=%d: max err %g",
-                          isa_name((cpu_isa)ii), (long long)M, (long long)N, (long long)K, acc, trans, err);
+                          cpu_isa_name((cpu_isa)ii), (long long)M, (long long)N, (long long)K, acc, trans, err);
                     CHECK(c[(M - 1) * ldc + N] == after, "gemm %s: wrote past the last column",
-                          isa_name((cpu_isa)ii));
+                          cpu_isa_name((cpu_isa)ii));
                     free(a), free(b), free(c), free(want);
                 }
         }
@@ -415,10 +290,10 @@ static void test_attention_kernels(void) {
         const float sum = kn->exp_sum(s, 19, 18.0f);
         double want = 0;
         for (int x = 0; x < 19; x += 3) want += exp(x - 18.0);
-        CHECK(fabs(sum - want) < 1e-6, "exp_sum %s: %g vs %g", isa_name((cpu_isa)ii), sum, want);
+        CHECK(fabs(sum - want) < 1e-6, "exp_sum %s: %g vs %g", cpu_isa_name((cpu_isa)ii), sum, want);
         int nonzero = 0;
         for (int x = 0; x < 19; x++) nonzero += x % 3 && s[x] != 0.0f;
-        CHECK(nonzero == 0, "exp_sum %s: exp(-inf) not 0", isa_name((cpu_isa)ii));
+        CHECK(nonzero == 0, "exp_sum %s: exp(-inf) not 0", cpu_isa_name((cpu_isa)ii));
     }
 }
 
@@ -441,7 +316,7 @@ typedef struct rope_ref {
 
 static void rope_check(const accel_tensor *dst, const char *label, void *user) {
     const rope_ref *r = user;
-    const double e = nmse(dst, r->out, r->n);
+    const double e = kt_nmse(dst, r->out, r->n, false);
     const double lim = dst->dtype == ACCEL_F32 ? 1e-12 : nmse_limit(dst->dtype);
     CHECK(e <= lim, "%s: nmse %.3g > %.3g", label, e, lim);
     if (dst->dtype == ACCEL_F32) {
@@ -482,21 +357,21 @@ static void test_rope_case(const rope_case *c) {
             for (int64_t h = 0; h < c->H; h++) {
                 double *o = r.out + ((b * c->S + s) * c->H + h) * c->D;
                 const double p = ((int32_t *)pos->data)[s];
-                for (int64_t d = 0; d < c->D; d++) o[d] = tget(x, (int64_t[]){b, s, h, d});
+                for (int64_t d = 0; d < c->D; d++) o[d] = kt_tget(x, (int64_t[]){b, s, h, d});
                 for (int i = 0; i < half; i++) {
                     const double f = inv ? ((float *)inv->data)[i] : pow((double)c->theta, -2.0 * i / c->n_rot);
                     const double a = p * (double)c->freq_scale * f;
                     const double cs = cos(a) * c->attn_factor, sn = sin(a) * c->attn_factor;
                     const int64_t i0 = c->mode == ACCEL_ROPE_INTERLEAVED ? 2 * i : i;
                     const int64_t i1 = c->mode == ACCEL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
-                    const double x0 = tget(x, (int64_t[]){b, s, h, i0}), x1 = tget(x, (int64_t[]){b, s, h, i1});
+                    const double x0 = kt_tget(x, (int64_t[]){b, s, h, i0}), x1 = kt_tget(x, (int64_t[]){b, s, h, i1});
                     o[i0] = x0 * cs - x1 * sn;
                     o[i1] = x1 * cs + x0 * sn;
                 }
             }
     run_all(dst, rope_check, &r, c->name);
     free(r.out);
-    tfree(x), tfree(pos), tfree(inv), tfree(dst);
+    kt_tfree(x), kt_tfree(pos), kt_tfree(inv), kt_tfree(dst);
 }
 
 static void test_rope(void) {
@@ -514,6 +389,7 @@ static void test_rope(void) {
 }
 
 int main(void) {
+    kt_rng_seed(0x9e3779b97f4a7c15ull);
     g_max_isa = cpu_detect_isa();
     cpu_register_attention(g_ops);
     CHECK(g_ops[ACCEL_OP_ATTENTION].compute && g_ops[ACCEL_OP_ROPE].compute, "cpu_register_attention filled nothing");
@@ -521,7 +397,6 @@ int main(void) {
     test_attention();
     test_attention_refuses();
     test_rope();
-    printf("test_cpu_attention: %d checks, %d failures (ISA levels up to %s)\n", g_checks, g_failures,
-           isa_name(g_max_isa));
-    return g_failures ? 1 : 0;
+    printf("ISA levels up to %s\n", cpu_isa_name(g_max_isa));
+    return kt_summary("test_cpu_attention");
 }

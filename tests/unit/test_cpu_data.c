@@ -13,34 +13,12 @@
 #include "backends/cpu/cpu_data.h"
 #include "backends/cpu/cpu_kernels.h"
 #include "core/tensor.h"
+#include "kernel_test.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int g_failures = 0;
-static int g_checks = 0;
-
-#define CHECK(cond, ...)                                                                                             \
-    do {                                                                                                             \
-        g_checks++;                                                                                                  \
-        if (!(cond)) {                                                                                               \
-            g_failures++;                                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                                            \
-            fprintf(stderr, "\n");                                                                                   \
-        }                                                                                                            \
-    } while (0)
-
-/* ---- deterministic random numbers ------------------------------------------------------------------------------ */
-static uint64_t g_rng = 0x2545f4914f6cdd1dull;
-static double urand(void) { /* [0, 1) */
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) / 9007199254740992.0;
-}
 
 static const accel_dtype k_all_dtypes[] = {ACCEL_F32, ACCEL_F16, ACCEL_BF16, ACCEL_I8, ACCEL_I32, ACCEL_I64};
 static const accel_dtype k_float_dtypes[] = {ACCEL_F32, ACCEL_F16, ACCEL_BF16};
@@ -51,104 +29,18 @@ static bool is_float(accel_dtype d) { return d == ACCEL_F32 || d == ACCEL_F16 ||
  * but exercises sign and magnitude. */
 static double rand_value(accel_dtype dt, double amp) {
     switch (dt) {
-    case ACCEL_I8: return floor(urand() * 256.0) - 128.0;
-    case ACCEL_I32: return floor((urand() * 2.0 - 1.0) * 2.0e9);
-    case ACCEL_I64: return floor((urand() * 2.0 - 1.0) * 4.0e15);
-    default: return amp * (2.0 * urand() - 1.0);
+    case ACCEL_I8: return floor(kt_urand() * 256.0) - 128.0;
+    case ACCEL_I32: return floor((kt_urand() * 2.0 - 1.0) * 2.0e9);
+    case ACCEL_I64: return floor((kt_urand() * 2.0 - 1.0) * 4.0e15);
+    default: return kt_uniform(dt, amp);
     }
 }
 
-/* ---- hand-built tensors ------------------------------------------------------------------------------------------ */
-typedef struct tt {
-    accel_tensor t;
-    void *mem;
-} tt;
-
-/* A tensor of `shape` whose memory stores the dims in the order `order` (order[0] outermost; NULL = natural),
- * with `gap` unused elements after each element of the innermost stored dim, filled with rand_value(amp). */
 static accel_tensor *tnew(accel_dtype dt, int nd, const int64_t *shape, const int *order, int gap, double amp) {
-    tt *x = calloc(1, sizeof *x);
-    accel_tensor *t = &x->t;
-    t->dtype = dt;
-    t->ndim = nd;
-    int nat[ACCEL_MAX_DIMS];
-    for (int i = 0; i < nd; i++) nat[i] = i;
-    if (!order) order = nat;
-    const int64_t es = (int64_t)accel_dtype_size(dt);
-    int64_t s = es * (1 + gap);
-    for (int k = nd - 1; k >= 0; k--) {
-        t->shape[order[k]] = shape[order[k]];
-        t->stride[order[k]] = s;
-        s *= shape[order[k]];
-    }
-    x->mem = calloc(1, (size_t)(s > 0 ? s : es) + 64);
-    t->data = x->mem;
-    const int64_t n = accel_nelements(t);
-    for (int64_t e = 0; e < n; e++) {
-        int64_t off = 0, r = e;
-        for (int d = nd - 1; d >= 0; d--) {
-            off += (r % t->shape[d]) * t->stride[d];
-            r /= t->shape[d];
-        }
-        accel_store_f64((char *)t->data + off, dt, rand_value(dt, amp));
-    }
-    return t;
+    return kt_tnew(dt, nd, shape, order, gap, rand_value, amp);
 }
-
-static void tfree(accel_tensor *t) {
-    if (!t) return;
-    free(((tt *)(void *)t)->mem);
-    free(t);
-}
-
-static int64_t toff(const accel_tensor *t, const int64_t *idx) {
-    int64_t off = 0;
-    for (int i = 0; i < t->ndim; i++) off += idx[i] * t->stride[i];
-    return off;
-}
-static double tget(const accel_tensor *t, const int64_t *idx) {
-    return accel_load_f64((const char *)t->data + toff(t, idx), t->dtype);
-}
-/* Exact integer element (i8/i32/i64). */
-static int64_t tget_int(const accel_tensor *t, const int64_t *idx) {
-    const char *p = (const char *)t->data + toff(t, idx);
-    if (t->dtype == ACCEL_I64) {
-        int64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    if (t->dtype == ACCEL_I32) {
-        int32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    return *(const int8_t *)p;
-}
-static void tset(accel_tensor *t, const int64_t *idx, double v) { accel_store_f64((char *)t->data + toff(t, idx), t->dtype, v); }
-static void tset_int(accel_tensor *t, const int64_t *idx, int64_t v) {
-    char *p = (char *)t->data + toff(t, idx);
-    if (t->dtype == ACCEL_I64) memcpy(p, &v, 8);
-    else if (t->dtype == ACCEL_I32) {
-        int32_t w = (int32_t)v;
-        memcpy(p, &w, 4);
-    } else *(int8_t *)p = (int8_t)v;
-}
-
-/* Steps idx through shape in row-major order; false after the last index. */
-static bool next_index(int64_t *idx, const int64_t *shape, int nd) {
-    for (int i = nd - 1; i >= 0; i--) {
-        if (++idx[i] < shape[i]) return true;
-        idx[i] = 0;
-    }
-    return false;
-}
-
-/* A contiguous output node; its memory starts as 0xff garbage so unwritten elements show. */
 static accel_tensor *node_new(accel_op op, accel_dtype dt, int nd, const int64_t *shape) {
-    accel_tensor *t = tnew(dt, nd, shape, NULL, 0, 0.0);
-    memset(t->data, 0xff, accel_tensor_bytes_contiguous(t) + 1);
-    t->op = op;
-    return t;
+    return kt_node_new(op, dt, nd, shape, rand_value);
 }
 
 /* Expected output: either exact bytes (copies, integers) or doubles with an NMSE limit. */
@@ -159,34 +51,11 @@ typedef struct expect {
     int64_t n;
 } expect;
 
-static double nmse(const accel_tensor *out, const double *ref, int64_t n) {
-    double num = 0, den = 0;
-    const size_t es = accel_dtype_size(out->dtype);
-    for (int64_t i = 0; i < n; i++) {
-        const double o = accel_load_f64((const char *)out->data + (size_t)i * es, out->dtype);
-        const double d = o - ref[i];
-        if (o == ref[i]) continue; /* also equal infinities */
-        num += d * d;
-        den += ref[i] * ref[i];
-    }
-    if (num != num) return INFINITY;
-    return den > 0 ? num / den : num;
-}
-
-static double float_limit(accel_dtype dt, double f32_limit) {
-    return dt == ACCEL_F32 ? f32_limit : dt == ACCEL_F16 ? 2e-6 : 5e-5;
-}
-
-/* ---- contexts: every ISA level the machine supports, 1 and 3 threads ------------------------------------------- */
 static cpu_op_entry g_ops[ACCEL_OP_COUNT];
 static cpu_isa g_max_isa;
 
-static const char *isa_name(cpu_isa isa) {
-    return isa == CPU_ISA_AVX512 ? "avx512" : isa == CPU_ISA_AVX2 ? "avx2" : isa == CPU_ISA_NEON ? "neon" : "portable";
-}
-static int n_isas(void) { return g_max_isa == CPU_ISA_NEON ? 1 : (int)g_max_isa + 1; }
-
-static void check_result(const accel_tensor *dst, const expect *e, const char *label) {
+static void check_result(const accel_tensor *dst, const char *label, void *user) {
+    const expect *e = user;
     if (e->bytes) {
         const size_t nb = (size_t)e->n * accel_dtype_size(dst->dtype);
         int64_t first_bad = -1;
@@ -196,34 +65,14 @@ static void check_result(const accel_tensor *dst, const expect *e, const char *l
                 first_bad = i;
         CHECK(first_bad < 0, "%s: element %lld differs (of %zu bytes)", label, (long long)first_bad, nb);
     } else {
-        const double err = nmse(dst, e->vals, e->n);
+        const double err = kt_nmse(dst, e->vals, e->n, true);
         CHECK(err <= e->limit, "%s: nmse %.3g > %.3g", label, err, e->limit);
     }
 }
 
 /* Runs dst's kernel at every ISA level and thread count and checks each result. */
 static void run_all(accel_tensor *dst, const expect *e, const char *name) {
-    const bool ok = g_ops[dst->op].supports && g_ops[dst->op].supports(dst);
-    CHECK(ok, "%s: supports() refuses the node", name);
-    if (!ok) return;
-    const int threads[2] = {1, 3};
-    for (int ii = 0; ii < n_isas(); ii++) {
-        for (int ti = 0; ti < 2; ti++) {
-            cpu_ctx ctx;
-            memset(&ctx, 0, sizeof ctx);
-            ctx.isa = (cpu_isa)ii;
-            ctx.n_threads = threads[ti];
-            accel_threadpool_new(threads[ti], &ctx.pool);
-            memset(dst->data, 0xff, accel_tensor_bytes_contiguous(dst));
-            char label[300];
-            snprintf(label, sizeof label, "%s [%s, %d threads]", name, isa_name((cpu_isa)ii), threads[ti]);
-            const accel_status st = g_ops[dst->op].compute(&ctx, dst);
-            CHECK(st == ACCEL_OK, "%s: compute failed: %s", label, accel_last_error());
-            if (st == ACCEL_OK) check_result(dst, e, label);
-            accel_threadpool_free(ctx.pool);
-            free(ctx.scratch);
-        }
-    }
+    kt_run_all(g_ops, g_max_isa, dst, check_result, (void *)e, name);
 }
 
 /* Expected bytes of an output of dtype dt from doubles, each stored as the dtype stores it. */
@@ -250,19 +99,19 @@ static void test_get_rows(void) {
                 accel_tensor *table = tnew(dt, 2, (int64_t[]){V, D}, transposed ? tr : NULL, transposed, 100.0);
                 accel_tensor *ids = tnew(idt ? ACCEL_I64 : ACCEL_I32, 2, (int64_t[]){2, 3}, k_perm_rev3 + 1, 1, 0.0);
                 int64_t idx[2] = {0, 0};
-                do tset_int(ids, idx, (int64_t)(urand() * V));
-                while (next_index(idx, ids->shape, 2));
-                tset_int(ids, (int64_t[]){1, 2}, V - 1);
+                do kt_tset_int(ids, idx, (int64_t)(kt_urand() * V));
+                while (kt_next_index(idx, ids->shape, 2));
+                kt_tset_int(ids, (int64_t[]){1, 2}, V - 1);
                 accel_tensor *dst = node_new(ACCEL_OP_GET_ROWS, dt, 3, (int64_t[]){2, 3, D});
                 dst->src[0] = table, dst->src[1] = ids;
                 const size_t es = accel_dtype_size(dt);
                 char *want = malloc((size_t)(6 * D) * es);
                 for (int64_t i = 0; i < 2; i++)
                     for (int64_t j = 0; j < 3; j++) {
-                        const int64_t id = tget_int(ids, (int64_t[]){i, j});
+                        const int64_t id = kt_tget_int(ids, (int64_t[]){i, j});
                         for (int64_t d = 0; d < D; d++)
                             memcpy(want + (size_t)((i * 3 + j) * D + d) * es,
-                                   (char *)table->data + toff(table, (int64_t[]){id, d}), es);
+                                   (char *)table->data + kt_toff(table, (int64_t[]){id, d}), es);
                     }
                 expect e = {want, NULL, 0, 6 * D};
                 char name[128];
@@ -270,7 +119,7 @@ static void test_get_rows(void) {
                          transposed ? " transposed table" : "");
                 run_all(dst, &e, name);
                 free(want);
-                tfree(table), tfree(ids), tfree(dst);
+                kt_tfree(table), kt_tfree(ids), kt_tfree(dst);
             }
         }
     }
@@ -279,9 +128,9 @@ static void test_get_rows(void) {
     for (int b = 0; b < 2; b++) {
         accel_tensor *table = tnew(ACCEL_F32, 2, (int64_t[]){32000, 4}, NULL, 0, 1.0);
         accel_tensor *ids = tnew(ACCEL_I64, 1, (int64_t[]){3}, NULL, 0, 0.0);
-        tset_int(ids, (int64_t[]){0}, 5);
-        tset_int(ids, (int64_t[]){1}, bad_ids[b]);
-        tset_int(ids, (int64_t[]){2}, 7);
+        kt_tset_int(ids, (int64_t[]){0}, 5);
+        kt_tset_int(ids, (int64_t[]){1}, bad_ids[b]);
+        kt_tset_int(ids, (int64_t[]){2}, 7);
         accel_tensor *dst = node_new(ACCEL_OP_GET_ROWS, ACCEL_F32, 2, (int64_t[]){3, 4});
         dst->src[0] = table, dst->src[1] = ids;
         cpu_ctx ctx;
@@ -298,7 +147,7 @@ static void test_get_rows(void) {
         CHECK(w[0] == 0xffffffffu, "get_rows: wrote output before failing");
         accel_threadpool_free(ctx.pool);
         free(ctx.scratch);
-        tfree(table), tfree(ids), tfree(dst);
+        kt_tfree(table), kt_tfree(ids), kt_tfree(dst);
     }
 }
 
@@ -324,14 +173,14 @@ static void test_concat(void) {
                 int64_t si[3] = {idx[0], idx[1], idx[2]};
                 const accel_tensor *s = a;
                 if (idx[dim] >= sa[dim]) s = b, si[dim] -= sa[dim];
-                memcpy(want + (size_t)(n++) * es, (char *)s->data + toff(s, si), es);
-            } while (next_index(idx, so, 3));
+                memcpy(want + (size_t)(n++) * es, (char *)s->data + kt_toff(s, si), es);
+            } while (kt_next_index(idx, so, 3));
             expect e = {want, NULL, 0, n};
             char name[96];
             snprintf(name, sizeof name, "concat %s dim %d", accel_dtype_name(dt), dim);
             run_all(dst, &e, name);
             free(want);
-            tfree(a), tfree(b), tfree(dst);
+            kt_tfree(a), kt_tfree(b), kt_tfree(dst);
         }
     }
 }
@@ -361,15 +210,15 @@ static void test_pad(void) {
                     inside = inside && si[i] >= 0 && si[i] < sa[i];
                 }
                 char *w = want + (size_t)(n++) * es;
-                if (inside) memcpy(w, (char *)a->data + toff(a, si), es);
+                if (inside) memcpy(w, (char *)a->data + kt_toff(a, si), es);
                 else accel_store_f64(w, dt, values[vi]); /* the value as the dtype stores it */
-            } while (next_index(idx, so, 4));
+            } while (kt_next_index(idx, so, 4));
             expect e = {want, NULL, 0, n};
             char name[96];
             snprintf(name, sizeof name, "pad %s value %g", accel_dtype_name(dt), values[vi]);
             run_all(dst, &e, name);
             free(want);
-            tfree(a), tfree(dst);
+            kt_tfree(a), kt_tfree(dst);
         }
     }
     /* the integer fill value is truncated toward zero and saturated */
@@ -407,7 +256,7 @@ static void test_pool_case(const pool_case *c) {
     }
     static const int order3[3] = {2, 0, 1}, order4[4] = {0, 2, 3, 1}; /* channels-last storage */
     accel_tensor *x = tnew(c->dt, nd, xs, c->strided ? (nd == 3 ? order3 : order4) : NULL, c->strided, 3.0);
-    if (c->nan) tset(x, (int64_t[]){0, 0, 1, 1}, NAN);
+    if (c->nan) kt_tset(x, (int64_t[]){0, 0, 1, 1}, NAN);
     accel_tensor *dst = node_new(c->nsp == 1 ? ACCEL_OP_POOL1D : ACCEL_OP_POOL2D, c->dt, nd, os);
     dst->src[0] = x;
     dst->params[0] = c->kind;
@@ -439,7 +288,7 @@ static void test_pool_case(const pool_case *c) {
                             padded++;
                             if (iy < 0 || iy >= H || ix < 0 || ix >= c->W) continue;
                             valid++;
-                            const double v = c->nsp == 1 ? tget(x, (int64_t[]){n, ch, ix}) : tget(x, (int64_t[]){n, ch, iy, ix});
+                            const double v = c->nsp == 1 ? kt_tget(x, (int64_t[]){n, ch, ix}) : kt_tget(x, (int64_t[]){n, ch, iy, ix});
                             if (v != v) nan = true;
                             if (c->kind == ACCEL_POOL_MAX) acc = v > acc ? v : acc;
                             else acc += v;
@@ -453,7 +302,7 @@ static void test_pool_case(const pool_case *c) {
         bytes = bytes_of(c->dt, want, n_out);
         e = (expect){bytes, NULL, 0, n_out};
     } else {
-        e = (expect){NULL, want, float_limit(c->dt, 1e-10), n_out};
+        e = (expect){NULL, want, kt_nmse_limit(c->dt, 1e-10), n_out};
     }
     char name[160];
     snprintf(name, sizeof name, "pool%dd %s %s k%dx%d s%dx%d p%dx%d cip=%d%s%s", c->nsp,
@@ -462,7 +311,7 @@ static void test_pool_case(const pool_case *c) {
     run_all(dst, &e, name);
     free(bytes);
     free(want);
-    tfree(x), tfree(dst);
+    kt_tfree(x), kt_tfree(dst);
 }
 
 static void test_pool(void) {
@@ -492,8 +341,8 @@ static void test_reduce_one(accel_op op, accel_dtype dt, int nd, const int64_t *
         if (is_float(dt) && accel_nelements(a) > 4) {
             int64_t i0[ACCEL_MAX_DIMS] = {0}, i1[ACCEL_MAX_DIMS] = {0};
             i1[dim] = shape[dim] > 1 ? 1 : 0;
-            tset(a, i0, 9.0);
-            tset(a, i1, 9.0);
+            kt_tset(a, i0, 9.0);
+            kt_tset(a, i1, 9.0);
         }
     }
     const bool cumsum = op == ACCEL_OP_CUMSUM;
@@ -522,11 +371,11 @@ static void test_reduce_one(accel_op op, accel_dtype dt, int nd, const int64_t *
             for (int64_t r = 0; r < R; r++) {
                 at[dim] = r;
                 if (ints) {
-                    const int64_t v = tget_int(a, at);
+                    const int64_t v = kt_tget_int(a, at);
                     isum += (uint64_t)v;
                     if (v > imax) imax = v, arg = r;
                 } else {
-                    const double v = tget(a, at);
+                    const double v = kt_tget(a, at);
                     fsum += v;
                     if (!nan && (v != v || v > fmax)) fmax = v, arg = r, nan = v != v;
                 }
@@ -543,7 +392,7 @@ static void test_reduce_one(accel_op op, accel_dtype dt, int nd, const int64_t *
                 iwant[flat] = op == ACCEL_OP_ARGMAX ? arg : op == ACCEL_OP_MAX ? imax : (int64_t)isum;
                 want[flat] = op == ACCEL_OP_MAX ? fmax : op == ACCEL_OP_MEAN ? fsum / (double)R : fsum;
             }
-        } while (next_index(idx, lshape, nd));
+        } while (kt_next_index(idx, lshape, nd));
     expect e;
     void *bytes = NULL;
     if (op == ACCEL_OP_ARGMAX || ints) {
@@ -554,21 +403,21 @@ static void test_reduce_one(accel_op op, accel_dtype dt, int nd, const int64_t *
             one.data = (char *)bytes + (size_t)i * es;
             int64_t v = iwant[i];
             if (odt == ACCEL_I32) v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
-            tset_int(&one, (int64_t[]){0}, v);
+            kt_tset_int(&one, (int64_t[]){0}, v);
         }
         e = (expect){bytes, NULL, 0, n_out};
     } else if (op == ACCEL_OP_MAX) {
         bytes = bytes_of(dt, want, n_out);
         e = (expect){bytes, NULL, 0, n_out};
     } else {
-        e = (expect){NULL, want, float_limit(dt, 1e-12), n_out};
+        e = (expect){NULL, want, kt_nmse_limit(dt, 1e-12), n_out};
     }
     char name[160];
     snprintf(name, sizeof name, "%s %s shape[%d]=%lld dim %d%s", accel_op_name(op), accel_dtype_name(dt), nd,
              (long long)shape[nd - 1], dim, order || gap ? " strided" : "");
     run_all(dst, &e, name);
     free(bytes), free(want), free(iwant);
-    tfree(a), tfree(dst);
+    kt_tfree(a), kt_tfree(dst);
 }
 
 static void test_reductions(void) {
@@ -599,14 +448,14 @@ static void test_reductions(void) {
         const int32_t want = INT32_MAX;
         expect e = {&want, NULL, 0, 1};
         run_all(dst, &e, "sum i32 saturates");
-        tfree(a), tfree(dst);
+        kt_tfree(a), kt_tfree(dst);
     }
     /* NaN: max propagates it, argmax points at the first NaN */
     {
         accel_tensor *a = tnew(ACCEL_F32, 2, (int64_t[]){2, 6}, NULL, 0, 1.0);
-        tset(a, (int64_t[]){0, 2}, NAN);
-        tset(a, (int64_t[]){0, 4}, NAN);
-        tset(a, (int64_t[]){0, 5}, 100.0);
+        kt_tset(a, (int64_t[]){0, 2}, NAN);
+        kt_tset(a, (int64_t[]){0, 4}, NAN);
+        kt_tset(a, (int64_t[]){0, 5}, 100.0);
         accel_tensor *mx = node_new(ACCEL_OP_MAX, ACCEL_F32, 2, (int64_t[]){2, 1});
         accel_tensor *am = node_new(ACCEL_OP_ARGMAX, ACCEL_I32, 2, (int64_t[]){2, 1});
         mx->src[0] = am->src[0] = a;
@@ -614,14 +463,14 @@ static void test_reductions(void) {
         float wmax[2] = {NAN, -INFINITY};
         int32_t warg[2] = {2, 0};
         for (int64_t j = 0; j < 6; j++) {
-            const float v = (float)tget(a, (int64_t[]){1, j});
+            const float v = (float)kt_tget(a, (int64_t[]){1, j});
             if (v > wmax[1]) wmax[1] = v, warg[1] = (int32_t)j;
         }
         memcpy(&wmax[0], &((float *)a->data)[2], 4); /* the very NaN (bit pattern) of the input */
         expect em = {wmax, NULL, 0, 2}, ea = {warg, NULL, 0, 2};
         run_all(mx, &em, "max with NaN");
         run_all(am, &ea, "argmax with NaN");
-        tfree(a), tfree(mx), tfree(am);
+        kt_tfree(a), kt_tfree(mx), kt_tfree(am);
     }
 }
 
@@ -649,10 +498,10 @@ static void test_top_k_case(accel_dtype dt, int nd, const int64_t *shape, int64_
     const int64_t N = shape[nd - 1], rows = accel_nelements(a) / N;
     int64_t idx[ACCEL_MAX_DIMS] = {0};
     do {
-        if (ties) tset(a, idx, floor(urand() * ties)); /* many equal values */
-        if (ascending) tset(a, idx, (double)idx[nd - 1] - 100.0);
-        if (urand() * 100.0 < nan_pct) tset(a, idx, NAN);
-    } while (next_index(idx, shape, nd));
+        if (ties) kt_tset(a, idx, floor(kt_urand() * ties)); /* many equal values */
+        if (ascending) kt_tset(a, idx, (double)idx[nd - 1] - 100.0);
+        if (kt_urand() * 100.0 < nan_pct) kt_tset(a, idx, NAN);
+    } while (kt_next_index(idx, shape, nd));
     int64_t os[ACCEL_MAX_DIMS];
     memcpy(os, shape, sizeof(int64_t) * (size_t)nd);
     os[nd - 1] = k;
@@ -669,12 +518,12 @@ static void test_top_k_case(accel_dtype dt, int nd, const int64_t *shape, int64_
         for (int d = nd - 2; d >= 0; d--) idx[d] = rem % shape[d], rem /= shape[d];
         for (int64_t j = 0; j < N; j++) {
             idx[nd - 1] = j;
-            row[j] = (ranked){tget(a, idx), j};
+            row[j] = (ranked){kt_tget(a, idx), j};
         }
         qsort(row, (size_t)N, sizeof *row, ranked_cmp);
         for (int64_t j = 0; j < k; j++) {
             idx[nd - 1] = row[j].i;
-            memcpy(wv + (size_t)(r * k + j) * es, (char *)a->data + toff(a, idx), es);
+            memcpy(wv + (size_t)(r * k + j) * es, (char *)a->data + kt_toff(a, idx), es);
             wi[r * k + j] = (int32_t)row[j].i;
         }
     }
@@ -686,7 +535,7 @@ static void test_top_k_case(accel_dtype dt, int nd, const int64_t *shape, int64_
              what);
     run_all(inds, &ei, name);
     free(row), free(wv), free(wi);
-    tfree(a), tfree(vals), tfree(inds);
+    kt_tfree(a), kt_tfree(vals), kt_tfree(inds);
 }
 
 static void test_top_k(void) {
@@ -767,7 +616,7 @@ static void test_interp_case(int mode, bool align, int64_t H, int64_t W, int64_t
                     const int nx = interp_taps(mode, ox, W, OW, align, ix, wx);
                     double acc = 0;
                     for (int a = 0; a < ny; a++)
-                        for (int b = 0; b < nx; b++) acc += wy[a] * wx[b] * tget(x, (int64_t[]){n, c, iy[a], ix[b]});
+                        for (int b = 0; b < nx; b++) acc += wy[a] * wx[b] * kt_tget(x, (int64_t[]){n, c, iy[a], ix[b]});
                     want[w++] = acc;
                 }
     expect e;
@@ -776,7 +625,7 @@ static void test_interp_case(int mode, bool align, int64_t H, int64_t W, int64_t
         bytes = bytes_of(dt, want, n_out);
         e = (expect){bytes, NULL, 0, n_out};
     } else {
-        e = (expect){NULL, want, float_limit(dt, 1e-10), n_out};
+        e = (expect){NULL, want, kt_nmse_limit(dt, 1e-10), n_out};
     }
     static const char *modes[3] = {"nearest", "bilinear", "bicubic"};
     char name[160];
@@ -785,7 +634,7 @@ static void test_interp_case(int mode, bool align, int64_t H, int64_t W, int64_t
              (long long)OW, strided ? " strided" : "");
     run_all(dst, &e, name);
     free(bytes), free(want);
-    tfree(x), tfree(dst);
+    kt_tfree(x), kt_tfree(dst);
 }
 
 static void test_interpolate(void) {
@@ -815,10 +664,11 @@ static void test_refusals(void) {
     a->dtype = dst->dtype = ACCEL_F32;
     dst->shape[1] = 5;
     CHECK(!g_ops[ACCEL_OP_TOP_K].supports(dst), "top_k with k > N accepted");
-    tfree(a), tfree(dst);
+    kt_tfree(a), kt_tfree(dst);
 }
 
 int main(void) {
+    kt_rng_seed(0x2545f4914f6cdd1dull);
     g_max_isa = cpu_detect_isa();
     cpu_register_data(g_ops);
     const accel_op mine[] = {ACCEL_OP_GET_ROWS, ACCEL_OP_CONCAT, ACCEL_OP_PAD, ACCEL_OP_POOL1D, ACCEL_OP_POOL2D,
@@ -835,6 +685,6 @@ int main(void) {
     test_top_k();
     test_interpolate();
     test_refusals();
-    printf("test_cpu_data: %d checks, %d failures (ISA levels up to %s)\n", g_checks, g_failures, isa_name(g_max_isa));
-    return g_failures ? 1 : 0;
+    printf("ISA levels up to %s\n", cpu_isa_name(g_max_isa));
+    return kt_summary("test_cpu_data");
 }

@@ -19,6 +19,7 @@
  * NaN.
  */
 #include "test.h"
+#include "kernel_test.h" /* after test.h: its CHECK / RUN / test_summary stay */
 
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_vec.h"
@@ -30,20 +31,6 @@
 
 /* ---- tensors built by hand --------------------------------------------------------------------------------------- */
 
-#define MAX_ALLOCS 65536
-static void *g_allocs[MAX_ALLOCS];
-static int g_nallocs;
-
-static void *track(void *p) {
-    if (p && g_nallocs < MAX_ALLOCS) g_allocs[g_nallocs++] = p;
-    return p;
-}
-
-static void free_all(void) {
-    for (int i = 0; i < g_nallocs; i++) free(g_allocs[i]);
-    g_nallocs = 0;
-}
-
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static double rnd01(void) {
     g_rng = g_rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -52,18 +39,12 @@ static double rnd01(void) {
 
 static bool is_float(accel_dtype d) { return d == ACCEL_F32 || d == ACCEL_F16 || d == ACCEL_BF16; }
 
-/* A contiguous tensor with fresh memory (not filled). */
+/* A contiguous tensor with fresh memory (not filled). Every tensor and buffer is kt_track-ed: kt_free_all() (after
+ * each configuration) frees them. */
 static accel_tensor *new_tensor(accel_dtype dt, int ndim, const int64_t *shape) {
-    accel_tensor *t = track(calloc(1, sizeof *t));
-    t->dtype = dt;
-    t->ndim = ndim;
-    int64_t s = (int64_t)accel_dtype_size(dt);
-    for (int i = ndim - 1; i >= 0; i--) {
-        t->shape[i] = shape[i];
-        t->stride[i] = s;
-        s *= shape[i];
-    }
-    t->data = track(calloc(1, (size_t)s + 64));
+    accel_tensor *t = kt_track(calloc(1, sizeof *t));
+    const int64_t s = kt_contiguous(t, dt, ndim, shape);
+    t->data = kt_track(calloc(1, (size_t)s + 64));
     return t;
 }
 
@@ -93,7 +74,7 @@ static accel_tensor *rand_tensor(accel_dtype dt, int ndim, const int64_t *shape)
 
 /* A view of base with its own shape and element strides (offset in elements). */
 static accel_tensor *view(accel_tensor *base, int ndim, const int64_t *shape, const int64_t *estride, int64_t offset) {
-    accel_tensor *t = track(calloc(1, sizeof *t));
+    accel_tensor *t = kt_track(calloc(1, sizeof *t));
     int64_t es = (int64_t)accel_dtype_size(base->dtype);
     t->dtype = base->dtype;
     t->ndim = ndim;
@@ -165,11 +146,8 @@ static cpu_ctx g_ctx;
 static cpu_isa g_best;
 
 static void ctx_set(cpu_isa isa, int threads) {
-    if (g_ctx.pool) accel_threadpool_free(g_ctx.pool);
-    g_ctx.pool = NULL;
-    g_ctx.isa = isa;
-    g_ctx.n_threads = threads;
-    if (accel_threadpool_new(threads, &g_ctx.pool) != ACCEL_OK) fprintf(stderr, "threadpool failed\n");
+    kt_ctx_release(&g_ctx);
+    if (kt_ctx_init(&g_ctx, isa, threads) != ACCEL_OK) fprintf(stderr, "threadpool failed\n");
 }
 
 static bool compute(accel_tensor *t) {
@@ -222,12 +200,11 @@ static bool check_nmse(const char *what, const accel_tensor *dst, const double *
 
 /* Runs fn(isa, threads) for every ISA level available and 1 and 3 threads. */
 static void for_each_config(void (*fn)(void)) {
-    for (int isa = CPU_ISA_PORTABLE; isa <= CPU_ISA_AVX512; isa++) {
-        if (isa > (int)g_best || (g_best == CPU_ISA_NEON && isa != CPU_ISA_PORTABLE)) continue;
+    for (int isa = 0; isa < kt_isa_count(g_best); isa++) {
         for (int th = 1; th <= 3; th += 2) {
             ctx_set((cpu_isa)isa, th);
             fn();
-            free_all();
+            kt_free_all();
         }
     }
 }
@@ -336,7 +313,7 @@ static bool run_unary(accel_op op, accel_tensor *src) {
     for (int64_t i = 0; i < n; i++) ref[i] = unary_ref(op, at(src, t, i), s, b);
     bool ok = check_nmse(accel_op_name(op), t, ref, 1e-12);
     free(ref);
-    free_all(); /* cases never share tensors: keeps the million-element runs from piling up */
+    kt_free_all(); /* cases never share tensors: keeps the million-element runs from piling up */
     return ok;
 }
 
@@ -394,7 +371,7 @@ static bool run_binary(accel_op op, accel_tensor *a, accel_tensor *b) {
     for (int64_t i = 0; i < n; i++) ref[i] = binary_ref(op, at(a, t, i), at(b, t, i));
     bool ok = check_nmse(accel_op_name(op), t, ref, 1e-12);
     free(ref);
-    free_all();
+    kt_free_all();
     return ok;
 }
 
@@ -455,7 +432,7 @@ static bool run_cpy(accel_tensor *src, accel_dtype to, int ndim, const int64_t *
                         accel_load_f64(got, to), accel_load_f64(want, to), at(src, src, i));
         }
     }
-    free_all();
+    kt_free_all();
     return bad == 0;
 }
 
@@ -768,7 +745,7 @@ static void test_supports(void) {
     CHECK(!g_table[ACCEL_OP_BATCH_NORM].supports(t)); /* mean is required */
     t = node(ACCEL_OP_SOFTMAX, ACCEL_F32, 2, s, f, i32, NULL);
     CHECK(!g_table[ACCEL_OP_SOFTMAX].supports(t)); /* integer mask */
-    free_all();
+    kt_free_all();
 }
 
 /* ---- ISA selection and the device -------------------------------------------------------------------------------- */
@@ -845,7 +822,7 @@ static void test_device(void) {
     CHECK(g_dev->iface.compute(g_dev, state, nomem_nodes, 1) == ACCEL_ERR_INVALID_ARG);
     g_dev->iface.compute_free(g_dev, state);
     g_dev->iface.compute_free(g_dev, NULL);
-    free_all();
+    kt_free_all();
 }
 
 int main(void) {
@@ -862,6 +839,6 @@ int main(void) {
     RUN(test_layer_rms_norm);
     RUN(test_group_batch_norm);
     RUN(test_device);
-    if (g_ctx.pool) accel_threadpool_free(g_ctx.pool);
+    kt_ctx_release(&g_ctx);
     return test_summary();
 }

@@ -18,6 +18,7 @@
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/gemm.h"
 #include "core/tensor.h"
+#include "kernel_test.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,58 +26,15 @@
 #include <string.h>
 #include <time.h>
 
-static int g_failures = 0;
-static int g_checks = 0;
-
-#define CHECK(cond, ...)                                                                                             \
-    do {                                                                                                             \
-        g_checks++;                                                                                                  \
-        if (!(cond)) {                                                                                               \
-            g_failures++;                                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                                            \
-            fprintf(stderr, "\n");                                                                                   \
-        }                                                                                                            \
-    } while (0)
-
-/* ---- deterministic random numbers -------------------------------------------------------------------------------- */
-static uint64_t g_rng = 0x243f6a8885a308d3ull;
-static double urand(void) { /* [0, 1) */
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) / 9007199254740992.0;
-}
-
-/* ---- hand-built tensors ------------------------------------------------------------------------------------------ */
-#define MAX_ALLOCS 256
-static void *g_allocs[MAX_ALLOCS];
-static int g_nallocs = 0;
-static void *track(void *p) {
-    if (g_nallocs < MAX_ALLOCS) g_allocs[g_nallocs++] = p;
-    return p;
-}
-static void free_all(void) {
-    for (int i = 0; i < g_nallocs; i++) free(g_allocs[i]);
-    g_nallocs = 0;
-}
-
-static accel_tensor *tensor_struct(void) { return track(calloc(1, sizeof(accel_tensor))); }
+/* ---- hand-built tensors (kt_track-ed: kt_free_all() frees a case's tensors) ------------------------------------ */
+static accel_tensor *tensor_struct(void) { return kt_track(calloc(1, sizeof(accel_tensor))); }
 
 /* Contiguous tensor filled with uniform [-1, 1) values (stored in dt). */
 static accel_tensor *tnew(accel_dtype dt, int nd, const int64_t *shape) {
     accel_tensor *t = tensor_struct();
-    t->dtype = dt;
-    t->ndim = nd;
-    const int64_t es = (int64_t)accel_dtype_size(dt);
-    int64_t st = es;
-    for (int i = nd - 1; i >= 0; i--) {
-        t->shape[i] = shape[i];
-        t->stride[i] = st;
-        st *= shape[i];
-    }
-    t->data = track(malloc((size_t)(st > 0 ? st : 1)));
-    for (int64_t i = 0; i < st / es; i++) accel_store_f64((char *)t->data + i * es, dt, 2.0 * urand() - 1.0);
+    const int64_t es = (int64_t)accel_dtype_size(dt), st = kt_contiguous(t, dt, nd, shape);
+    t->data = kt_track(malloc((size_t)(st > 0 ? st : 1)));
+    for (int64_t i = 0; i < st / es; i++) accel_store_f64((char *)t->data + i * es, dt, kt_srand1());
     return t;
 }
 
@@ -117,16 +75,8 @@ static accel_tensor *tnew_strided(accel_dtype dt, int nd, const int64_t *shape) 
 
 static accel_tensor *tout(accel_dtype dt, int nd, const int64_t *shape, accel_op op) {
     accel_tensor *t = tensor_struct();
-    t->dtype = dt;
-    t->ndim = nd;
-    const int64_t es = (int64_t)accel_dtype_size(dt);
-    int64_t st = es;
-    for (int i = nd - 1; i >= 0; i--) {
-        t->shape[i] = shape[i];
-        t->stride[i] = st;
-        st *= shape[i];
-    }
-    t->data = track(malloc((size_t)(st > 0 ? st : 1)));
+    const int64_t st = kt_contiguous(t, dt, nd, shape);
+    t->data = kt_track(malloc((size_t)(st > 0 ? st : 1)));
     memset(t->data, 0xff, (size_t)st); /* NaN pattern: an element the kernel forgets to write fails the check */
     t->op = op;
     return t;
@@ -261,7 +211,7 @@ static void test_matmul_shapes(cpu_ctx *ctx, const char *tag) {
                 snprintf(what, sizeof what, "%s matmul f32 %lldx%lldx%lld a=%s b=%s", tag, (long long)M, (long long)N,
                          (long long)K, k_layout_names[la], k_layout_names[lb]);
                 run_matmul(ctx, what, a, b);
-                free_all();
+                kt_free_all();
             }
     }
     /* mixed float dtypes: out = a's dtype */
@@ -277,7 +227,7 @@ static void test_matmul_shapes(cpu_ctx *ctx, const char *tag) {
                 /* GEMV paths with half operands */
                 run_matmul(ctx, what, matrix(dts[ia], 1, K, L_ROW), matrix(dts[ib], K, N, lb ? L_TRANS : L_ROW));
                 run_matmul(ctx, what, matrix(dts[ia], M, K, lb ? L_TRANS : L_ROW), matrix(dts[ib], K, 1, L_ROW));
-                free_all();
+                kt_free_all();
             }
 }
 
@@ -325,7 +275,7 @@ static void test_matmul_batched(cpu_ctx *ctx, const char *tag) {
             snprintf(what, sizeof what, "%s 12x 128x64x128 %s", tag, dt_name(dt));
             run_matmul(ctx, what, a, b);
         }
-        free_all();
+        kt_free_all();
     }
 }
 
@@ -338,10 +288,10 @@ static void test_gemm_direct(cpu_ctx *ctx, const char *tag) {
         accel_tensor *a = tnew(dt, 2, (const int64_t[]){M, K});
         accel_tensor *b = tperm(tnew(dt, 2, (const int64_t[]){N, K}), (const int[]){1, 0});
         const int64_t ec = (int64_t)accel_dtype_size(dt);
-        char *c = track(malloc((size_t)(M * ldc * ec)));
+        char *c = kt_track(malloc((size_t)(M * ldc * ec)));
         memset(c, 0x7f, (size_t)(M * ldc * ec));
-        float *bias = track(malloc((size_t)M * sizeof(float)));
-        for (int64_t i = 0; i < M; i++) bias[i] = (float)(2.0 * urand() - 1.0);
+        float *bias = kt_track(malloc((size_t)M * sizeof(float)));
+        for (int64_t i = 0; i < M; i++) bias[i] = (float)kt_srand1();
         gemm_problem p = {.m = M, .n = N, .k = K,
                           .a = {a->data, dt, a->stride[0], a->stride[1]},
                           .b = {b->data, dt, b->stride[0], b->stride[1]},
@@ -370,7 +320,7 @@ static void test_gemm_direct(cpu_ctx *ctx, const char *tag) {
         CHECK(s.bad == 0 && nmse <= nmse_limit(dt), "%s gemm direct %s: %lld bad (worst %.3g), nmse %.3g", tag,
               dt_name(dt), (long long)s.bad, s.worst_excess, nmse);
         CHECK(pad_intact, "%s gemm direct %s: wrote past n into the ldc padding", tag, dt_name(dt));
-        free_all();
+        kt_free_all();
     }
 }
 
@@ -511,12 +461,12 @@ static void test_conv(cpu_ctx *ctx, const char *tag) {
     const int n_cases = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < n_cases; i++) {
         run_conv(ctx, tag, &cases[i], ACCEL_F32, ACCEL_F32);
-        free_all();
+        kt_free_all();
         if (i % 3 == 0) {
             run_conv(ctx, tag, &cases[i], ACCEL_F16, ACCEL_F32);
             run_conv(ctx, tag, &cases[i], ACCEL_BF16, ACCEL_BF16);
             run_conv(ctx, tag, &cases[i], ACCEL_F32, ACCEL_F16);
-            free_all();
+            kt_free_all();
         }
     }
 }
@@ -535,7 +485,7 @@ static void test_supports(void) {
     dst->dtype = ACCEL_F32;
     b->shape[0] = 6;
     CHECK(!g_table[ACCEL_OP_MATMUL].supports(dst), "matmul with mismatched K refused");
-    free_all();
+    kt_free_all();
 
     accel_tensor *x = tnew(ACCEL_F32, 3, (const int64_t[]){1, 4, 10});
     accel_tensor *w = tnew(ACCEL_F32, 3, (const int64_t[]){6, 2, 3});
@@ -549,7 +499,7 @@ static void test_supports(void) {
     y->params[3] = 2;
     y->shape[2] = 9; /* wrong output length */
     CHECK(!g_table[ACCEL_OP_CONV1D].supports(y), "conv1d with a wrong output length refused");
-    free_all();
+    kt_free_all();
 }
 
 /* ---- benchmark (--bench) ----------------------------------------------------------------------------------------- */
@@ -598,10 +548,8 @@ static bench_times time_engines(cpu_ctx *ctx, accel_tensor *dst, int reps, bool 
 }
 
 static int bench(int n_threads) {
-    cpu_ctx ctx = {0};
-    ctx.n_threads = n_threads;
-    ctx.isa = cpu_detect_isa();
-    if (accel_threadpool_new(n_threads, &ctx.pool) != ACCEL_OK) return 1;
+    cpu_ctx ctx;
+    if (kt_ctx_init(&ctx, cpu_detect_isa(), n_threads) != ACCEL_OK) return 1;
     printf("threads %d, isa %s, OpenBLAS %s (core %s)\n", n_threads, cpu_isa_name(ctx.isa),
            gemm_blas_available() ? "linked" : "not linked", gemm_blas_corename());
     static const int64_t shapes[][4] = {/* batch, M, N, K; b is a Linear weight view W^T (W [N, K]) */
@@ -630,7 +578,7 @@ static int bench(int n_threads) {
                      blas_med > 0 ? ours_med / blas_med : 0);
             if (blas <= 0) snprintf(ob, sizeof ob, "n/a"), snprintf(ratio, sizeof ratio, "n/a");
             printf("%-22s %-4s %16s %16s %12s\n", name, trans ? "W^T" : "row", o, ob, ratio);
-            free_all();
+            kt_free_all();
         }
     }
     /* half-precision operands go through the same engine (converted while packing) */
@@ -647,7 +595,7 @@ static int bench(int n_threads) {
         snprintf(name, sizeof name, "%s 1024x1024x1024", accel_dtype_name(halves[h]));
         snprintf(o, sizeof o, "%.1f (%.1f)", flop / bt.best[0] * 1e-9, flop / bt.median[0] * 1e-9);
         printf("%-22s %-4s %16s\n", name, "W^T", o);
-        free_all();
+        kt_free_all();
     }
     /* convolutions of the model families (f32), built-in engine */
     cpu_gemm_set_blas_policy(GEMM_BLAS_NEVER);
@@ -678,50 +626,44 @@ static int bench(int n_threads) {
         char o[32];
         snprintf(o, sizeof o, "%.1f (%.1f)", flop / t[0] * 1e-9, flop / t[10] * 1e-9);
         printf("%-30s %16s\n", convs[i].name, o);
-        free_all();
+        kt_free_all();
     }
     cpu_gemm_set_blas_policy(GEMM_BLAS_AUTO);
-    accel_threadpool_free(ctx.pool);
-    free(ctx.scratch);
+    kt_ctx_release(&ctx);
     return 0;
 }
 
 int main(int argc, char **argv) {
+    kt_rng_seed(0x243f6a8885a308d3ull);
     cpu_register_matmul(g_table);
     cpu_register_conv(g_table);
     if (argc > 1 && strcmp(argv[1], "--bench") == 0) return bench(argc > 2 ? atoi(argv[2]) : 2);
 
     test_supports();
     const cpu_isa best = cpu_detect_isa();
-    static const cpu_isa levels[] = {CPU_ISA_PORTABLE, CPU_ISA_AVX2, CPU_ISA_AVX512};
-    for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
-        const cpu_isa isa = levels[li];
-        if (isa > best || (best == CPU_ISA_NEON && isa != CPU_ISA_PORTABLE)) continue;
+    for (int li = 0; li < kt_isa_count(best); li++) {
+        const cpu_isa isa = (cpu_isa)li;
         for (int threads = 1; threads <= 3; threads += 2) {
             for (int blas = 0; blas < (gemm_blas_available() ? 2 : 1); blas++) {
-                cpu_ctx ctx = {0};
-                ctx.n_threads = threads;
-                ctx.isa = isa;
-                if (accel_threadpool_new(threads, &ctx.pool) != ACCEL_OK) {
+                cpu_ctx ctx;
+                if (kt_ctx_init(&ctx, isa, threads) != ACCEL_OK) {
                     CHECK(false, "thread pool");
                     continue;
                 }
                 cpu_gemm_set_blas_policy(blas ? GEMM_BLAS_ALWAYS : GEMM_BLAS_NEVER);
                 char tag[64];
                 snprintf(tag, sizeof tag, "[%s t%d %s]", cpu_isa_name(isa), threads, blas ? "blas" : "own");
-                const int before = g_failures;
+                const int before = kt_failures;
                 test_matmul_shapes(&ctx, tag);
                 test_matmul_batched(&ctx, tag);
                 if (!blas) test_gemm_direct(&ctx, tag);
                 if (!blas || threads == 1) test_conv(&ctx, tag);
-                printf("%s %s\n", tag, g_failures == before ? "ok" : "FAILED");
-                accel_threadpool_free(ctx.pool);
-                free(ctx.scratch);
+                printf("%s %s\n", tag, kt_failures == before ? "ok" : "FAILED");
+                kt_ctx_release(&ctx);
             }
         }
     }
     cpu_gemm_set_blas_policy(GEMM_BLAS_AUTO);
     printf("largest nmse: f32 %.2g, f16 %.2g, bf16 %.2g\n", g_worst_nmse[0], g_worst_nmse[1], g_worst_nmse[2]);
-    printf("%d checks, %d failures\n", g_checks, g_failures);
-    return g_failures ? 1 : 0;
+    return kt_summary("test_cpu_matmul");
 }

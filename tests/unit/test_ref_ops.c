@@ -18,6 +18,7 @@
  * error, saturating casts, zero-stride broadcast views.
  */
 #include "test.h"
+#include "kernel_test.h" /* after test.h: its CHECK / RUN / test_summary stay */
 
 #include "backends/ref/ref_ops.h"
 
@@ -58,20 +59,6 @@ static void put_float(void *p, accel_dtype d, double v) {
         uint16_t h = d == ACCEL_F16 ? accel_f32_to_f16(f) : accel_f32_to_bf16(f);
         memcpy(p, &h, 2);
     }
-}
-
-static void put_int(void *p, accel_dtype d, int64_t v) {
-    if (d == ACCEL_I8) *(int8_t *)p = (int8_t)v;
-    else if (d == ACCEL_I32) { int32_t w = (int32_t)v; memcpy(p, &w, 4); }
-    else memcpy(p, &v, 8);
-}
-
-static int64_t get_int(const void *p, accel_dtype d) {
-    if (d == ACCEL_I8) return *(const int8_t *)p;
-    if (d == ACCEL_I32) { int32_t w; memcpy(&w, p, 4); return w; }
-    int64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 static void set_contiguous(accel_tensor *t) {
@@ -227,7 +214,7 @@ static void *fx_place(const fx_tensor *f, accel_tensor *t, bool strided) {
     for (int64_t k = 0; k < f->n; k++) {
         char *p = buf + ref_offset(t, idx);
         if (is_float_dtype(f->dtype)) put_float(p, f->dtype, f->fv[k]);
-        else put_int(p, f->dtype, f->iv[k]);
+        else kt_store_int(p, f->dtype, f->iv[k]);
         ref_index_next(idx, t->shape, t->ndim);
     }
     return buf;
@@ -251,7 +238,7 @@ static bool fx_compare(const fx_case *c, const accel_tensor *dst, const char *la
     const fx_tensor *e = &c->out;
     if (!is_float_dtype(e->dtype)) {
         for (int64_t k = 0; k < e->n; k++) {
-            int64_t got = get_int(accel_tensor_ptr(dst) + k * (int64_t)accel_dtype_size(dst->dtype), dst->dtype);
+            int64_t got = kt_load_int(accel_tensor_ptr(dst) + k * (int64_t)accel_dtype_size(dst->dtype), dst->dtype);
             if (got != e->iv[k]) {
                 fprintf(stderr, "  FAIL %s [%s]: element %lld = %lld, expected %lld\n", c->name, layout,
                         (long long)k, (long long)got, (long long)e->iv[k]);

@@ -203,15 +203,30 @@ void cpu_vec_moments_f32_avx2(const float *x, int64_t n, bool center, double *me
     *var = v > 0 ? v : 0.0;
 }
 
+/* How far ahead of the stores dst is fetched, in floats, when rows stream (next != NULL); see the AVX-512 kernel. */
+#define NORM_STORE_AHEAD 256
+
+static inline __m256 norm8(const float *x, int64_t j, __m256 vmean, __m256 vmul, __m256 vadd, const float *w,
+                           const float *b) {
+    __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmean), vmul);
+    __m256 bias = b ? _mm256_loadu_ps(b + j) : vadd;
+    return w ? _mm256_fmadd_ps(t, _mm256_loadu_ps(w + j), bias) : _mm256_add_ps(t, bias);
+}
+
 void cpu_vec_norm_row_f32_avx2(float *dst, const float *x, int64_t n, float mean, float mul, float add,
-                               const float *w, const float *b) {
+                               const float *w, const float *b, const float *next) {
     __m256 vmean = _mm256_set1_ps(mean), vmul = _mm256_set1_ps(mul), vadd = _mm256_set1_ps(add);
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmean), vmul);
-        __m256 bias = b ? _mm256_loadu_ps(b + j) : vadd;
-        _mm256_storeu_ps(dst + j, w ? _mm256_fmadd_ps(t, _mm256_loadu_ps(w + j), bias) : _mm256_add_ps(t, bias));
+    if (next) { /* a cache line (16 floats) per step: the next row's line, and dst's line ahead (T0: a line read
+                 * by no other core arrives exclusive, so the store needs no further ownership request) */
+        for (; j + 16 <= n; j += 16) {
+            _mm_prefetch((const char *)(next + j), _MM_HINT_T0);
+            if (j + NORM_STORE_AHEAD < n) _mm_prefetch((const char *)(dst + j + NORM_STORE_AHEAD), _MM_HINT_T0);
+            _mm256_storeu_ps(dst + j, norm8(x, j, vmean, vmul, vadd, w, b));
+            _mm256_storeu_ps(dst + j + 8, norm8(x, j + 8, vmean, vmul, vadd, w, b));
+        }
     }
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(dst + j, norm8(x, j, vmean, vmul, vadd, w, b));
     for (; j < n; j++) { /* fmaf: the same single rounding as the vector fma */
         float t = (x[j] - mean) * mul;
         float bias = b ? b[j] : add;

@@ -139,7 +139,7 @@ static inline __m512d fold_pd(__m512d acc, __m512 s) {
     return _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1))));
 }
 
-/* Sum over a row of f(x) with f = x (SQUARE 0) or (x - c)^2 (SQUARE 1), prefetching `next` along. */
+/* Sum over a row of f(x) with f = x (square false) or (x - c)^2 (square true), prefetching `next` along. */
 static double moment_pass(const float *x, int64_t n, bool square, float c, const float *next) {
     __m512 vc = _mm512_set1_ps(c);
     __m512d acc = _mm512_setzero_pd();
@@ -195,11 +195,30 @@ void cpu_vec_moments_f32_avx512(const float *x, int64_t n, bool center, double *
     *var = v > 0 ? v : 0.0;
 }
 
-/* (x - mean) * mul, then * w and + b (or + add); EXPR sees the lane offset j and mask m */
+/* How far ahead of the stores dst is fetched for writing, in floats, when rows stream (next != NULL). */
+#define NORM_STORE_AHEAD 256
+
+/* (x - mean) * mul, then * w and + b (or + add); EXPR sees the lane offset j and mask m. With next, each vector
+ * also prefetches the next row's matching line, and dst NORM_STORE_AHEAD floats on (for writing) while within the
+ * row: the stores then find their lines on hand instead of waiting on one read-for-ownership after another, and
+ * the next row's reads overlap this row's writes, as in a copy. */
 #define CPU_NORM512(EXPR)                                                                                       \
     do {                                                                                                        \
         int64_t j = 0;                                                                                          \
         __mmask16 m = 0xffff;                                                                                   \
+        if (next) {                                                                                             \
+            for (; j + NORM_STORE_AHEAD + 16 <= n; j += 16) {                                                   \
+                _mm_prefetch((const char *)(next + j), _MM_HINT_T0);                                            \
+                _mm_prefetch((const char *)(dst + j + NORM_STORE_AHEAD), _MM_HINT_ET0);                         \
+                __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmean), vmul);                   \
+                _mm512_storeu_ps(dst + j, (EXPR));                                                              \
+            }                                                                                                   \
+            for (; j + 16 <= n; j += 16) {                                                                      \
+                _mm_prefetch((const char *)(next + j), _MM_HINT_T0);                                            \
+                __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmean), vmul);                   \
+                _mm512_storeu_ps(dst + j, (EXPR));                                                              \
+            }                                                                                                   \
+        }                                                                                                       \
         for (; j + 16 <= n; j += 16) {                                                                          \
             __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmean), vmul);                       \
             _mm512_storeu_ps(dst + j, (EXPR));                                                                  \
@@ -211,8 +230,10 @@ void cpu_vec_moments_f32_avx512(const float *x, int64_t n, bool center, double *
         }                                                                                                       \
     } while (0)
 
-void cpu_vec_norm_row_f32_avx512(float *dst, const float *x, int64_t n, float mean, float mul, float add,
-                                 const float *w, const float *b) {
+/* prfchw: _MM_HINT_ET0 becomes prefetchw (every AVX-512 CPU has it), a fetch for writing */
+__attribute__((target("prfchw"))) void cpu_vec_norm_row_f32_avx512(float *dst, const float *x, int64_t n, float mean,
+                                                                     float mul, float add, const float *w,
+                                                                     const float *b, const float *next) {
     __m512 vmean = _mm512_set1_ps(mean), vmul = _mm512_set1_ps(mul), vadd = _mm512_set1_ps(add);
     if (w && b) CPU_NORM512(_mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(m, w + j), _mm512_maskz_loadu_ps(m, b + j)));
     else if (w) CPU_NORM512(_mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(m, w + j), vadd));

@@ -76,14 +76,17 @@ void cpu_vec_sum_sumsq_f64(cpu_isa isa, const float *x, int64_t n, double *sum, 
 /* Mean and variance (biased, mean of squared deviations) of a row held in cache (cpu_norm.c): a sum pass, then a
  * pass over (x - mean)^2, each in f32 over blocks of 1024 elements folded into double, so accurate to a few ulp
  * whatever the mean. center == false: mean = 0 and var = mean of squares (RMS norm), one pass. next (may be
- * NULL): the next row's input, n floats, prefetched meanwhile. */
+ * NULL): the next row's input, n floats, prefetched meanwhile (for rows that stay in cache; streamed rows pass it
+ * to cpu_vec_norm_row_f32 instead). */
 void cpu_vec_moments_f32(cpu_isa isa, const float *x, int64_t n, bool center, double *mean, double *var,
                          const float *next);
 
 /* dst[j] = (x[j] - mean) * mul * (w ? w[j] : 1) + (b ? b[j] : add) (cpu_norm.c): the write pass of layer, RMS
- * (mean 0), group and batch norm (per-channel scalars). dst may equal x. */
+ * (mean 0), group and batch norm (per-channel scalars). dst may equal x. next (may be NULL): the next row's input,
+ * n floats, prefetched meanwhile, and then dst is also fetched ahead of the stores: rows streamed from memory keep
+ * the loads of the next row in flight while this row's stores wait for their cache lines. */
 void cpu_vec_norm_row_f32(cpu_isa isa, float *dst, const float *x, int64_t n, float mean, float mul, float add,
-                          const float *w, const float *b);
+                          const float *w, const float *b, const float *next);
 
 /* ---- per-ISA implementations (called through the dispatchers above) ----------------------------------------- */
 void cpu_vec_f16_to_f32_avx512(const uint16_t *src, float *dst, int64_t n);
@@ -103,7 +106,7 @@ void cpu_vec_sum_sumsq_f64_avx512(const float *x, int64_t n, double *sum, double
 void cpu_vec_moments_f32_avx512(const float *x, int64_t n, bool center, double *mean, double *var,
                                 const float *next);
 void cpu_vec_norm_row_f32_avx512(float *dst, const float *x, int64_t n, float mean, float mul, float add,
-                                 const float *w, const float *b);
+                                 const float *w, const float *b, const float *next);
 
 void cpu_vec_f16_to_f32_avx2(const uint16_t *src, float *dst, int64_t n);
 void cpu_vec_f32_to_f16_avx2(const float *src, uint16_t *dst, int64_t n);
@@ -121,6 +124,6 @@ void cpu_vec_softmax_f32_avx2(float *dst, const float *x, const float *mask, int
 void cpu_vec_sum_sumsq_f64_avx2(const float *x, int64_t n, double *sum, double *sumsq);
 void cpu_vec_moments_f32_avx2(const float *x, int64_t n, bool center, double *mean, double *var, const float *next);
 void cpu_vec_norm_row_f32_avx2(float *dst, const float *x, int64_t n, float mean, float mul, float add,
-                               const float *w, const float *b);
+                               const float *w, const float *b, const float *next);
 
 #endif
