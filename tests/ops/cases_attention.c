@@ -120,7 +120,15 @@ static void add_attention_qk(case_list *l, accel_dtype tq, accel_dtype tkv, attn
         (long long)s.Sq, (long long)s.Skv, (long long)s.D, (long long)s.Dv, layout_name(lq), layout_name(lkv),
         tm == NO_DTYPE ? "none" : accel_dtype_name(tm), ms, mf == FILL_MASK && tm != NO_DTYPE ? "(-inf)" : "", scale,
         causal ? " causal" : "", window, qk_range);
-    c->flops = 2.0 * (double)(s.B * s.Hq * s.Sq * s.Skv) * (double)(s.D + s.Dv);
+    /* count only the (query, key) pairs a causal or windowed query can see: that is the work there is */
+    double pairs = 0;
+    for (int64_t i = 0; i < s.Sq; i++) {
+        int64_t pos = i + s.Skv - s.Sq, lo = 0, hi = s.Skv;
+        if (causal && pos + 1 < hi) hi = pos + 1;
+        if (window > 0 && pos - window + 1 > lo) lo = pos - window + 1;
+        if (hi > lo) pairs += (double)(hi - lo);
+    }
+    c->flops = 2.0 * (double)(s.B * s.Hq) * pairs * (double)(s.D + s.Dv);
 }
 
 static void add_attention(case_list *l, accel_dtype tq, accel_dtype tkv, attn_shape s, layout lq, layout lkv,
