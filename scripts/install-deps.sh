@@ -6,8 +6,9 @@ packages=(
   build-essential cmake ninja-build pkg-config  # toolchain
   libopenblas-dev libdnnl-dev                   # BLAS peers: OpenBLAS (used where our kernels are portable C)
                                                 # and oneDNN, both measured against our GEMM by test-ops perf
-  libcjson-dev                                  # JSON (tests now; model configs later)
+  libcjson-dev                                  # JSON: safetensors headers, configs, tokenizer.json
   ocl-icd-libopencl1 pocl-opencl-icd clinfo     # OpenCL loader + a CPU OpenCL device, so detection lists one
+  libutf8proc-dev libpcre2-dev                  # tokenizers: Unicode normalization/categories; regex splits
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,54 +1,36 @@
 /* Run-time ISA detection for the CPU backend's kernel dispatch. */
 #include "backends/cpu/cpu_kernels.h"
 #include "core/log.h"
+#include "hw/hw_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* The features come from src/hw's detection (CPUID with the OS's register-state checks through XGETBV, or
+ * getauxval on ARM), so the kernels run exactly on what `accel detect` reports. */
+static bool has(const char *feature) {
+    const hw_cpu *cpu = hw_cpu_cached();
+    for (int i = 0; i < cpu->feature_count; i++)
+        if (strcmp(cpu->features[i], feature) == 0) return true;
+    return false;
+}
+
+static cpu_isa isa_supported(void) {
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-
-static cpu_isa isa_supported(void) {
-    __builtin_cpu_init();
-    /* __builtin_cpu_supports also checks that the OS saves the vector registers (XCR0) */
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return CPU_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return CPU_ISA_AVX2;
+    bool avx2 = has("avx2") && has("fma") && has("f16c");
+    if (avx2 && has("avx512f") && has("avx512bw") && has("avx512dq") && has("avx512vl")) return CPU_ISA_AVX512;
+    if (avx2) return CPU_ISA_AVX2;
     return CPU_ISA_PORTABLE;
-}
-
-static unsigned long long read_xcr0(void) {
-    unsigned int eax, edx;
-    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-    return ((unsigned long long)edx << 32) | eax;
-}
-
-/* AMX tiles: CPUID.(7,0):EDX[24] amx-tile and [22] amx-bf16, and the OS enabling XTILECFG/XTILEDATA in XCR0
- * (bits 17, 18). Linux also wants arch_prctl(ARCH_REQ_XCOMP_PERM) before first use: the kernel using AMX asks. */
-static bool amx_supported(void) {
-    unsigned int a, b, c, d;
-    if (!__get_cpuid_count(1, 0, &a, &b, &c, &d) || !(c & (1u << 27))) return false; /* OSXSAVE */
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    if (!(d & (1u << 24)) || !(d & (1u << 22))) return false;
-    unsigned long long xcr0 = read_xcr0();
-    return (xcr0 & (3ull << 17)) == (3ull << 17);
-}
-
-static bool avx512_bf16_supported(void) { return __builtin_cpu_supports("avx512bf16"); }
-#else
-static cpu_isa isa_supported(void) {
-#if defined(__aarch64__)
+#elif defined(__aarch64__)
     return CPU_ISA_NEON;
 #else
     return CPU_ISA_PORTABLE;
 #endif
 }
-static bool amx_supported(void) { return false; }
-static bool avx512_bf16_supported(void) { return false; }
-#endif
+
+/* Linux also wants arch_prctl(ARCH_REQ_XCOMP_PERM) before a first AMX use: the kernel using AMX asks. */
+static bool amx_supported(void) { return has("amx_tile") && has("amx_bf16"); }
+static bool avx512_bf16_supported(void) { return has("avx512_bf16"); }
 
 cpu_isa cpu_detect_isa(void) {
     cpu_isa best = isa_supported();

@@ -1,0 +1,1 @@
+"""Reference fixture generator (see README.md)."""
