@@ -1,0 +1,305 @@
+/* Normalizers (HF tokenizers normalizers module): each rewrites the normalized string char by char, keeping the
+ * alignment to the original text exactly as HF's NormalizedString does. */
+#include "text/text_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+typedef struct norm_ctx {
+    int clean_text, chinese, strip_accents, lowercase; /* BertNormalizer */
+    int compat;                                        /* NFKD */
+    int strip_left, strip_right;                       /* Strip */
+    char *str;                                         /* Prepend */
+    tk_normalizer **seq;                               /* Sequence */
+    size_t nseq;
+} norm_ctx;
+
+/* ---- char maps ---- */
+
+static size_t map_lower(uint32_t c, uint32_t out[4], const void *ctx) {
+    (void)ctx;
+    if (c < 0x80) {
+        out[0] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+        return 1;
+    }
+    if (c == 0x130) { /* the one unconditional multi-char lowercase mapping (SpecialCasing) */
+        out[0] = 'i';
+        out[1] = 0x307;
+        return 2;
+    }
+    out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+    return 1;
+}
+
+static size_t map_strip_accents(uint32_t c, uint32_t out[4], const void *ctx) {
+    (void)ctx;
+    if (c >= 0x300 && utf8proc_category((utf8proc_int32_t)c) == UTF8PROC_CATEGORY_MN) return 0;
+    out[0] = c;
+    return 1;
+}
+
+static size_t map_clean_text(uint32_t c, uint32_t out[4], const void *ctx) {
+    (void)ctx;
+    if (c == 0 || c == 0xFFFD || tk_is_bert_control(c)) return 0;
+    out[0] = tk_is_bert_whitespace(c) ? ' ' : c;
+    return 1;
+}
+
+static size_t map_chinese(uint32_t c, uint32_t out[4], const void *ctx) {
+    (void)ctx;
+    if (c < 0x3400 || !tk_is_chinese_char(c)) {
+        out[0] = c;
+        return 1;
+    }
+    out[0] = ' ';
+    out[1] = c;
+    out[2] = ' ';
+    return 3;
+}
+
+/* ---- NFD / NFKD with HF's alignment: every char of a decomposition takes the source char's alignment;
+ * canonical reordering moves (char, change) pairs together ---- */
+
+typedef struct dch {
+    uint32_t cp;
+    int32_t change;
+    int ccc;
+} dch;
+
+static accel_status decompose(tk_nstr *ns, int compat) {
+    size_t cap = ns->len + 8, n = 0;
+    dch *d = malloc(cap * sizeof *d);
+    if (!d) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    int any = 0;
+    for (size_t i = 0; i < ns->len;) {
+        uint32_t cp;
+        size_t k = tk_utf8_decode(ns->s + i, ns->len - i, &cp);
+        i += k;
+        utf8proc_int32_t buf[32];
+        utf8proc_ssize_t m = 1;
+        buf[0] = (utf8proc_int32_t)cp;
+        if (cp >= 0xC0) {
+            int bc = 0;
+            m = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 32,
+                                        (utf8proc_option_t)(UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0)), &bc);
+            if (m < 1 || m > 32) {
+                buf[0] = (utf8proc_int32_t)cp;
+                m = 1;
+            }
+            if (m > 1 || (uint32_t)buf[0] != cp) any = 1;
+        }
+        if (n + (size_t)m > cap) {
+            cap = (n + (size_t)m) * 2;
+            dch *nd = realloc(d, cap * sizeof *d);
+            if (!nd) {
+                free(d);
+                return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+            }
+            d = nd;
+        }
+        for (utf8proc_ssize_t j = 0; j < m; j++) {
+            d[n].cp = (uint32_t)buf[j];
+            d[n].change = j > 0;
+            d[n].ccc = buf[j] < 0x300 ? 0 : utf8proc_get_property(buf[j])->combining_class;
+            if (d[n].ccc) any = 1;
+            n++;
+        }
+    }
+    if (!any) { /* nothing decomposes and no marks to reorder: unchanged */
+        free(d);
+        return ACCEL_OK;
+    }
+    /* canonical ordering: stable insertion sort of each run of non-starters by combining class */
+    for (size_t i = 0; i < n; i++) {
+        if (!d[i].ccc) continue;
+        size_t j = i;
+        while (j < n && d[j].ccc) j++;
+        for (size_t a = i + 1; a < j; a++) {
+            dch x = d[a];
+            size_t b = a;
+            while (b > i && d[b - 1].ccc > x.ccc) {
+                d[b] = d[b - 1];
+                b--;
+            }
+            d[b] = x;
+        }
+        i = j;
+    }
+    tk_change *ch = malloc(n * sizeof *ch + 1);
+    if (!ch) {
+        free(d);
+        return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) ch[i] = (tk_change){d[i].cp, d[i].change};
+    free(d);
+    accel_status st = tk_nstr_transform(ns, ch, n, 0);
+    free(ch);
+    return st;
+}
+
+/* ---- components ---- */
+
+static accel_status bert_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    const norm_ctx *c = self->ctx;
+    accel_status st = ACCEL_OK;
+    if (c->clean_text && (st = tk_nstr_map(ns, map_clean_text, NULL))) return st;
+    if (c->chinese && (st = tk_nstr_map(ns, map_chinese, NULL))) return st;
+    if (c->strip_accents) {
+        if ((st = decompose(ns, 0))) return st;
+        if ((st = tk_nstr_map(ns, map_strip_accents, NULL))) return st;
+    }
+    if (c->lowercase && (st = tk_nstr_map(ns, map_lower, NULL))) return st;
+    return ACCEL_OK;
+}
+
+static accel_status lowercase_normalize(const tk_normalizer *self, tk_nstr *ns) { return tk_nstr_map(ns, map_lower, NULL); }
+
+static accel_status strip_accents_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    return tk_nstr_map(ns, map_strip_accents, NULL);
+}
+
+static accel_status nfd_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    const norm_ctx *c = self->ctx;
+    return decompose(ns, c->compat);
+}
+
+static accel_status strip_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    const norm_ctx *c = self->ctx;
+    size_t s = 0, e = ns->len;
+    if (c->strip_left)
+        while (s < e) {
+            uint32_t cp;
+            size_t k = tk_utf8_decode(ns->s + s, e - s, &cp);
+            if (!tk_is_whitespace_rust(cp)) break;
+            s += k;
+        }
+    if (c->strip_right)
+        while (e > s) {
+            size_t b = e - 1;
+            while (b > s && ((unsigned char)ns->s[b] & 0xC0) == 0x80) b--;
+            uint32_t cp;
+            tk_utf8_decode(ns->s + b, e - b, &cp);
+            if (!tk_is_whitespace_rust(cp)) break;
+            e = b;
+        }
+    if (s == 0 && e == ns->len) return ACCEL_OK;
+    tk_nstr sub;
+    accel_status st = tk_nstr_sub(ns, s, e, &sub);
+    if (st) return st;
+    sub.base = ns->base;
+    tk_nstr_free(ns);
+    *ns = sub;
+    return ACCEL_OK;
+}
+
+static accel_status prepend_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    const norm_ctx *c = self->ctx;
+    if (!ns->len) return ACCEL_OK;
+    size_t n = 0, plen = strlen(c->str);
+    tk_change *ch = malloc((plen + ns->len + 1) * sizeof *ch);
+    if (!ch) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    for (size_t i = 0; i < plen;) {
+        uint32_t cp;
+        i += tk_utf8_decode(c->str + i, plen - i, &cp);
+        ch[n++] = (tk_change){cp, 1};
+    }
+    for (size_t i = 0; i < ns->len;) {
+        uint32_t cp;
+        i += tk_utf8_decode(ns->s + i, ns->len - i, &cp);
+        ch[n++] = (tk_change){cp, 0};
+    }
+    accel_status st = tk_nstr_transform(ns, ch, n, 0);
+    free(ch);
+    return st;
+}
+
+static accel_status seq_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    const norm_ctx *c = self->ctx;
+    for (size_t i = 0; i < c->nseq; i++) {
+        accel_status st = c->seq[i]->normalize(c->seq[i], ns);
+        if (st) return st;
+    }
+    return ACCEL_OK;
+}
+
+static void norm_free(tk_normalizer *self) {
+    if (!self) return;
+    norm_ctx *c = self->ctx;
+    if (c) {
+        for (size_t i = 0; i < c->nseq; i++) c->seq[i]->free(c->seq[i]);
+        free(c->seq);
+        free(c->str);
+        free(c);
+    }
+    free(self);
+}
+
+accel_status tk_normalizer_from_json(const cJSON *j, tk_normalizer **out) {
+    const char *type = tk_json_type(j);
+    if (!cJSON_IsObject(j) || !type)
+        return accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: normalizer must be an object with a \"type\"");
+    tk_normalizer *self = calloc(1, sizeof *self);
+    norm_ctx *c = calloc(1, sizeof *c);
+    if (!self || !c) {
+        free(self);
+        free(c);
+        return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    }
+    self->ctx = c;
+    self->free = norm_free;
+    accel_status st = ACCEL_OK;
+    if (!strcmp(type, "BertNormalizer")) {
+        self->normalize = bert_normalize;
+        c->clean_text = c->chinese = c->lowercase = 1;
+        c->strip_accents = -1;
+        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(j, "strip_accents");
+        if (!((st = tk_json_bool(j, "clean_text", &c->clean_text, "normalizer")) ||
+              (st = tk_json_bool(j, "handle_chinese_chars", &c->chinese, "normalizer")) ||
+              (st = tk_json_bool(j, "lowercase", &c->lowercase, "normalizer")) ||
+              (st = tk_json_bool(j, "strip_accents", &c->strip_accents, "normalizer")))) {
+            if (!sa || cJSON_IsNull(sa)) c->strip_accents = c->lowercase; /* HF: None follows lowercase */
+        }
+    } else if (!strcmp(type, "Lowercase")) {
+        self->normalize = lowercase_normalize;
+    } else if (!strcmp(type, "StripAccents")) {
+        self->normalize = strip_accents_normalize;
+    } else if (!strcmp(type, "NFD") || !strcmp(type, "NFKD")) {
+        self->normalize = nfd_normalize;
+        c->compat = type[2] == 'K' || type[1] == 'K';
+    } else if (!strcmp(type, "Strip")) {
+        self->normalize = strip_normalize;
+        c->strip_left = c->strip_right = 1;
+        if (!(st = tk_json_bool(j, "strip_left", &c->strip_left, "normalizer")))
+            st = tk_json_bool(j, "strip_right", &c->strip_right, "normalizer");
+    } else if (!strcmp(type, "Prepend")) {
+        self->normalize = prepend_normalize;
+        const char *p = NULL;
+        if (!(st = tk_json_str(j, "prepend", &p, "normalizer"))) {
+            if (!p) st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: Prepend normalizer has no \"prepend\"");
+            else if (!(c->str = strdup(p))) st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+        }
+    } else if (!strcmp(type, "Sequence")) {
+        self->normalize = seq_normalize;
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "normalizers");
+        if (!cJSON_IsArray(arr)) {
+            st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: Sequence normalizer needs a \"normalizers\" array");
+        } else {
+            size_t n = (size_t)cJSON_GetArraySize(arr);
+            c->seq = calloc(n ? n : 1, sizeof *c->seq);
+            if (!c->seq) st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+            for (const cJSON *e = arr->child; e && !st; e = e->next) {
+                st = tk_normalizer_from_json(e, &c->seq[c->nseq]);
+                if (!st) c->nseq++;
+            }
+        }
+    } else {
+        st = accel_set_error(ACCEL_ERR_UNSUPPORTED, "tokenizer.json: normalizer type \"%s\" is not supported", type);
+    }
+    if (st) {
+        norm_free(self);
+        return st;
+    }
+    *out = self;
+    return ACCEL_OK;
+}

@@ -1,0 +1,459 @@
+/* Tokenizer tests: exact parity with HF tokenizers on the real all-MiniLM-L6-v2 tokenizer (fixtures written by
+ * python/reference/tokenizer_expectations.py), batch padding/truncation, invalid UTF-8, malformed tokenizer.json.
+ * Benchmark mode (not a ctest): test_tokenizer --bench <tokenizer.json> <text file> [repeats]
+ * prints single-thread tokens/s and MB/s (compare with python/reference/bench_tokenizers.py in the same run). */
+#include "test.h"
+#include "text/tokenizer.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* __FILE__ is .../tests/unit/test_tokenizer.c: fixtures are .../tests/fixtures/tokenizer/minilm/<name> */
+static const char *fix(const char *name) {
+    static char buf[4096];
+    const char *file = __FILE__;
+    const char *cut = strstr(file, "unit/test_tokenizer.c");
+    size_t keep = cut ? (size_t)(cut - file) : 0;
+    snprintf(buf, sizeof buf, "%.*sfixtures/tokenizer/minilm/%s", (int)keep, file, name);
+    return buf;
+}
+#define FIX_TOKENIZER fix("tokenizer.json")
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[n] = 0;
+        *len = (size_t)n;
+    }
+    return b;
+}
+
+/* ---- expected.txt parsing ---- */
+
+typedef struct line_rec {
+    char tag;
+    const char *val; /* after "T " up to newline (NUL-terminated in place) */
+} line_rec;
+
+static size_t split_lines(char *buf, line_rec **out) {
+    size_t n = 0, cap = 1024;
+    line_rec *v = malloc(cap * sizeof *v);
+    char *p = buf;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e) *e = 0;
+        if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+        v[n].tag = p[0];
+        v[n].val = p[0] && p[1] ? p + 2 : "";
+        n++;
+        if (!e) break;
+        p = e + 1;
+    }
+    *out = v;
+    return n;
+}
+
+static char *unhex(const char *h, size_t *len) {
+    size_t n = strlen(h) / 2;
+    char *b = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        b[i] = (char)v;
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+static size_t parse_ints(const char *s, long long *v, size_t cap) {
+    size_t n = 0;
+    while (*s && n < cap) {
+        char *e;
+        long long x = strtoll(s, &e, 10);
+        if (e == s) break;
+        v[n++] = x;
+        s = e;
+        if (*s == ':') s++;
+    }
+    return n;
+}
+
+static accel_tokenizer *load_minilm(void) {
+    accel_tokenizer *tok = NULL;
+    accel_status st = accel_tokenizer_load(FIX_TOKENIZER, &tok);
+    CHECK(st == ACCEL_OK);
+    return tok;
+}
+
+static int cmp_i32(const int32_t *got, size_t ngot, const long long *exp, size_t nexp) {
+    if (ngot != nexp) return 0;
+    for (size_t i = 0; i < ngot; i++)
+        if (got[i] != exp[i]) return 0;
+    return 1;
+}
+
+static int cmp_off(const size_t *got, size_t ngot, const long long *exp, size_t nexp) {
+    if (2 * ngot != nexp) return 0;
+    for (size_t i = 0; i < nexp; i++)
+        if ((long long)got[i] != exp[i]) return 0;
+    return 1;
+}
+
+static void dump(const char *what, const char *text, size_t tlen) {
+    fprintf(stderr, "    %s mismatch for line: \"%.*s\"\n", what, (int)(tlen > 120 ? 120 : tlen), text);
+}
+
+static void test_minilm_parity(void) {
+    accel_tokenizer *tok = load_minilm();
+    size_t len;
+    char *buf = read_file(fix("expected.txt"), &len);
+    CHECK(buf != NULL);
+    if (!tok || !buf) {
+        free(buf);
+        accel_tokenizer_free(tok);
+        return;
+    }
+    line_rec *r;
+    size_t nr = split_lines(buf, &r);
+    static long long v[1 << 16];
+    size_t lines = 0, bad = 0;
+    accel_encode_params with = accel_encode_default_params(), without = with;
+    without.add_special_tokens = 0;
+    for (size_t i = 0; i + 7 < nr && r[i].tag == 'X'; i += 8) {
+        size_t tlen;
+        char *text = unhex(r[i].val, &tlen);
+        accel_encoding *a = NULL, *b = NULL;
+        int ok = accel_tokenizer_encode(tok, text, tlen, &with, &a) == ACCEL_OK &&
+                 accel_tokenizer_encode(tok, text, tlen, &without, &b) == ACCEL_OK;
+        CHECK(ok);
+        if (ok) {
+            size_t n;
+            n = parse_ints(r[i + 1].val, v, 1 << 16);
+            int good = 1;
+            if (!cmp_i32(accel_encoding_ids(a), accel_encoding_len(a), v, n)) good = 0, dump("ids", text, tlen);
+            n = parse_ints(r[i + 2].val, v, 1 << 16);
+            if (!cmp_i32(accel_encoding_special_tokens_mask(a), accel_encoding_len(a), v, n))
+                good = 0, dump("special mask", text, tlen);
+            n = parse_ints(r[i + 3].val, v, 1 << 16);
+            if (!cmp_off(accel_encoding_offsets(a), accel_encoding_len(a), v, n)) good = 0, dump("offsets", text, tlen);
+            n = parse_ints(r[i + 4].val, v, 1 << 16);
+            if (!cmp_i32(accel_encoding_ids(b), accel_encoding_len(b), v, n)) good = 0, dump("ids (no special)", text, tlen);
+            n = parse_ints(r[i + 5].val, v, 1 << 16);
+            if (!cmp_off(accel_encoding_offsets(b), accel_encoding_len(b), v, n))
+                good = 0, dump("offsets (no special)", text, tlen);
+            for (int skip = 1; skip >= 0; skip--) {
+                size_t elen;
+                char *exp = unhex(r[i + (skip ? 6 : 7)].val, &elen);
+                char *got = NULL;
+                size_t glen = 0;
+                if (accel_tokenizer_decode(tok, accel_encoding_ids(a), accel_encoding_len(a), skip, &got, &glen) != ACCEL_OK ||
+                    glen != elen || memcmp(got, exp, elen)) {
+                    good = 0;
+                    dump(skip ? "decode(skip)" : "decode", text, tlen);
+                    fprintf(stderr, "      got \"%s\"\n      exp \"%s\"\n", got ? got : "(null)", exp);
+                }
+                free(got);
+                free(exp);
+            }
+            if (!good) bad++;
+        }
+        lines++;
+        accel_encoding_free(a);
+        accel_encoding_free(b);
+        free(text);
+    }
+    printf("  parity: %zu lines, %zu mismatched\n", lines, bad);
+    CHECK(lines >= 300);
+    CHECK_INT_EQ(bad, 0);
+    free(r);
+    free(buf);
+    accel_tokenizer_free(tok);
+}
+
+static void test_minilm_batch(void) {
+    accel_tokenizer *tok = load_minilm();
+    size_t len;
+    char *buf = read_file(fix("expected.txt"), &len);
+    CHECK(buf != NULL);
+    if (!tok || !buf) {
+        free(buf);
+        accel_tokenizer_free(tok);
+        return;
+    }
+    line_rec *r;
+    size_t nr = split_lines(buf, &r), i = 0;
+    while (i < nr && r[i].tag != 'B') i++;
+    CHECK(i < nr);
+    if (i < nr) {
+        long long hdr[2];
+        CHECK_INT_EQ(parse_ints(r[i].val, hdr, 2), 2);
+        size_t n = (size_t)hdr[0];
+        char **texts = calloc(n, sizeof *texts);
+        size_t *lens = calloc(n, sizeof *lens);
+        accel_encoding **enc = calloc(n, sizeof *enc);
+        for (size_t k = 0; k < n; k++) texts[k] = unhex(r[i + 1 + 6 * k].val, &lens[k]);
+        accel_encode_params p = accel_encode_default_params();
+        p.max_length = (size_t)hdr[1];
+        p.padding = 1;
+        CHECK(accel_tokenizer_encode_batch(tok, (const char *const *)texts, lens, n, &p, enc) == ACCEL_OK);
+        static long long v[4096];
+        for (size_t k = 0; k < n && enc[0]; k++) {
+            const line_rec *b = &r[i + 1 + 6 * k];
+            size_t m, L = accel_encoding_len(enc[k]);
+            m = parse_ints(b[1].val, v, 4096);
+            CHECK(cmp_i32(accel_encoding_ids(enc[k]), L, v, m));
+            m = parse_ints(b[2].val, v, 4096);
+            CHECK(cmp_i32(accel_encoding_type_ids(enc[k]), L, v, m));
+            m = parse_ints(b[3].val, v, 4096);
+            CHECK(cmp_i32(accel_encoding_attention_mask(enc[k]), L, v, m));
+            m = parse_ints(b[4].val, v, 4096);
+            CHECK(cmp_i32(accel_encoding_special_tokens_mask(enc[k]), L, v, m));
+            m = parse_ints(b[5].val, v, 4096);
+            CHECK(cmp_off(accel_encoding_offsets(enc[k]), L, v, m));
+            CHECK(L <= (size_t)hdr[1]);
+        }
+        for (size_t k = 0; k < n; k++) {
+            accel_encoding_free(enc[k]);
+            free(texts[k]);
+        }
+        free(texts);
+        free(lens);
+        free(enc);
+    }
+    free(r);
+    free(buf);
+    accel_tokenizer_free(tok);
+}
+
+static void test_file_params_and_vocab(void) {
+    accel_tokenizer *tok = load_minilm();
+    if (!tok) return;
+    accel_encode_params p = accel_encode_default_params();
+    CHECK(accel_tokenizer_file_params(tok, &p) == ACCEL_OK);
+    CHECK_INT_EQ(p.max_length, 128);
+    CHECK_INT_EQ(p.padding, 2);
+    CHECK_INT_EQ(p.pad_length, 128);
+    accel_encoding *e = NULL;
+    CHECK(accel_tokenizer_encode(tok, "hello world", 11, &p, &e) == ACCEL_OK);
+    CHECK_INT_EQ(accel_encoding_len(e), 128);
+    if (e) {
+        CHECK_INT_EQ(accel_encoding_attention_mask(e)[3], 1);
+        CHECK_INT_EQ(accel_encoding_attention_mask(e)[4], 0);
+        CHECK_INT_EQ(accel_encoding_ids(e)[127], 0);
+    }
+    accel_encoding_free(e);
+    CHECK_INT_EQ(accel_tokenizer_vocab_size(tok), 30522);
+    CHECK_INT_EQ(accel_tokenizer_token_to_id(tok, "[CLS]", 5), 101);
+    CHECK_INT_EQ(accel_tokenizer_token_to_id(tok, "hello", 5), 7592);
+    CHECK_INT_EQ(accel_tokenizer_token_to_id(tok, "no-such-token", 13), -1);
+    CHECK_STR_EQ(accel_tokenizer_id_to_token(tok, 7592), "hello");
+    CHECK(accel_tokenizer_id_to_token(tok, 999999) == NULL);
+    /* max_length below the number of special tokens is refused */
+    accel_encode_params q = accel_encode_default_params();
+    q.max_length = 1;
+    e = NULL;
+    CHECK(accel_tokenizer_encode(tok, "hello", 5, &q, &e) == ACCEL_ERR_INVALID_ARG);
+    CHECK(e == NULL);
+    accel_tokenizer_free(tok);
+}
+
+static void test_invalid_utf8(void) {
+    accel_tokenizer *tok = load_minilm();
+    if (!tok) return;
+    static const struct {
+        const char *s;
+        size_t len, off;
+    } cases[] = {
+        {"abc\xff", 4, 3},          /* invalid byte */
+        {"ab\xc3", 3, 2},           /* truncated 2-byte sequence */
+        {"\xc0\xaf", 2, 0},         /* overlong */
+        {"ok \xed\xa0\x80", 6, 3},  /* surrogate */
+        {"x\xf4\x90\x80\x80", 5, 1}, /* > U+10FFFF */
+        {"caf\xc3\xa9\x80", 6, 5},  /* stray continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(tok, cases[i].s, cases[i].len, NULL, &e) == ACCEL_ERR_INVALID_ARG);
+        CHECK(e == NULL);
+        char want[64];
+        snprintf(want, sizeof want, "byte offset %zu", cases[i].off);
+        CHECK(strstr(accel_last_error(), want) != NULL);
+    }
+    /* a batch names the failing item and leaves nothing allocated */
+    const char *texts[2] = {"fine", "bad\xfe"};
+    size_t lens[2] = {4, 4};
+    accel_encoding *out[2] = {(accel_encoding *)1, (accel_encoding *)1};
+    CHECK(accel_tokenizer_encode_batch(tok, texts, lens, 2, NULL, out) == ACCEL_ERR_INVALID_ARG);
+    CHECK(out[0] == NULL && out[1] == NULL);
+    CHECK(strstr(accel_last_error(), "item 1") != NULL);
+    /* embedded NUL is valid UTF-8: removed by the BERT normalizer */
+    accel_encoding *e = NULL;
+    CHECK(accel_tokenizer_encode(tok, "a\0b", 3, NULL, &e) == ACCEL_OK);
+    CHECK_INT_EQ(accel_encoding_len(e), 3); /* [CLS] ab [SEP] */
+    accel_encoding_free(e);
+    accel_tokenizer_free(tok);
+}
+
+static accel_status load_str(const char *json, accel_tokenizer **t) {
+    *t = NULL;
+    return accel_tokenizer_load_json(json, strlen(json), t);
+}
+
+static void test_malformed(void) {
+    accel_tokenizer *t;
+    const char *wp = "\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"continuing_subword_prefix\":\"##\","
+                     "\"max_input_chars_per_word\":100,\"vocab\":{\"[UNK]\":0,\"a\":1,\"##b\":2}}";
+    char j[1024];
+    /* a minimal valid file works */
+    snprintf(j, sizeof j, "{%s}", wp);
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "ab c", 4, NULL, &e) == ACCEL_OK);
+        CHECK_INT_EQ(accel_encoding_len(e), 1); /* no pre-tokenizer: one word "ab c" -> [UNK]; no post-processor */
+        if (e) CHECK_INT_EQ(accel_encoding_ids(e)[0], 0);
+        accel_encoding_free(e);
+        e = NULL;
+        CHECK(accel_tokenizer_encode(t, "ab", 2, NULL, &e) == ACCEL_OK); /* a ##b */
+        CHECK_INT_EQ(accel_encoding_len(e), 2);
+        if (e && accel_encoding_len(e) == 2) {
+            CHECK_INT_EQ(accel_encoding_ids(e)[0], 1);
+            CHECK_INT_EQ(accel_encoding_ids(e)[1], 2);
+            CHECK_INT_EQ(accel_encoding_offsets(e)[2], 1);
+        }
+        accel_encoding_free(e);
+    }
+    accel_tokenizer_free(t);
+    CHECK(load_str("{}", &t) == ACCEL_ERR_MODEL_FORMAT && t == NULL);
+    CHECK(strstr(accel_last_error(), "model") != NULL);
+    CHECK(load_str("[1,2]", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("", &t) == ACCEL_ERR_MODEL_FORMAT);
+    /* truncated JSON */
+    snprintf(j, sizeof j, "{%s}", wp);
+    for (size_t cut = 1; cut < strlen(j); cut += 7) {
+        CHECK(accel_tokenizer_load_json(j, cut, &t) == ACCEL_ERR_MODEL_FORMAT);
+        CHECK(t == NULL);
+    }
+    /* unknown component types name themselves */
+    CHECK(load_str("{\"model\":{\"type\":\"Quantum\",\"vocab\":{}}}", &t) == ACCEL_ERR_UNSUPPORTED);
+    CHECK(strstr(accel_last_error(), "Quantum") != NULL);
+    snprintf(j, sizeof j, "{%s,\"normalizer\":{\"type\":\"Frobnicate\"}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_UNSUPPORTED && strstr(accel_last_error(), "Frobnicate"));
+    snprintf(j, sizeof j, "{%s,\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Zap\"}]}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_UNSUPPORTED && strstr(accel_last_error(), "Zap"));
+    snprintf(j, sizeof j, "{%s,\"decoder\":{\"type\":\"Blorp\"}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_UNSUPPORTED && strstr(accel_last_error(), "Blorp"));
+    snprintf(j, sizeof j, "{%s,\"post_processor\":{\"type\":\"Glue\"}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_UNSUPPORTED && strstr(accel_last_error(), "Glue"));
+    /* wrong types */
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":[1,2]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":\"x\"}}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":-1}}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":0,\"b\":0}}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":4000000000}}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"unk_token\":5,\"vocab\":{}}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\"}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":7}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    snprintf(j, sizeof j, "{%s,\"normalizer\":{\"type\":\"BertNormalizer\",\"lowercase\":\"yes\"}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT && strstr(accel_last_error(), "lowercase"));
+    snprintf(j, sizeof j, "{%s,\"normalizer\":\"BertNormalizer\"}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+    snprintf(j, sizeof j, "{%s,\"added_tokens\":{}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+    snprintf(j, sizeof j, "{%s,\"added_tokens\":[{\"id\":3}]}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+    snprintf(j, sizeof j, "{%s,\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"[X]\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{}}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT && strstr(accel_last_error(), "[X]"));
+    snprintf(j, sizeof j, "{%s,\"truncation\":{\"max_length\":-3}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+    snprintf(j, sizeof j, "{%s,\"padding\":{\"strategy\":\"Sideways\"}}", wp);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+    /* unk token missing from the vocab: loads (as HF does) but encoding an unknown word fails cleanly */
+    CHECK(load_str("{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[NOPE]\",\"vocab\":{\"a\":0}}}", &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "zz", 2, NULL, &e) == ACCEL_ERR_MODEL_FORMAT && e == NULL);
+        CHECK(accel_tokenizer_encode(t, "a", 1, NULL, &e) == ACCEL_OK);
+        accel_encoding_free(e);
+    }
+    accel_tokenizer_free(t);
+    CHECK(accel_tokenizer_load("/nonexistent/tokenizer.json", &t) == ACCEL_ERR_NOT_FOUND);
+    CHECK(accel_tokenizer_load(NULL, &t) == ACCEL_ERR_INVALID_ARG);
+    accel_tokenizer_free(NULL);
+    accel_encoding_free(NULL);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* one encode per line (no special tokens, no padding), like bench_tokenizers.py */
+static int bench(const char *tjson, const char *textfile, int repeats) {
+    accel_tokenizer *tok = NULL;
+    if (accel_tokenizer_load(tjson, &tok) != ACCEL_OK) {
+        fprintf(stderr, "load: %s\n", accel_last_error());
+        return 1;
+    }
+    size_t len;
+    char *buf = read_file(textfile, &len);
+    if (!buf) {
+        fprintf(stderr, "cannot read %s\n", textfile);
+        accel_tokenizer_free(tok);
+        return 1;
+    }
+    accel_encode_params p = accel_encode_default_params();
+    p.add_special_tokens = 0;
+    double best = 1e30;
+    size_t tokens = 0;
+    for (int r = 0; r < repeats + 1; r++) { /* first run is warm-up */
+        double t0 = now_s();
+        size_t nt = 0;
+        for (size_t i = 0; i < len;) {
+            const char *e = memchr(buf + i, '\n', len - i);
+            size_t l = e ? (size_t)(e - (buf + i)) : len - i;
+            accel_encoding *enc;
+            if (accel_tokenizer_encode(tok, buf + i, l, &p, &enc) != ACCEL_OK) {
+                fprintf(stderr, "encode: %s\n", accel_last_error());
+                free(buf);
+                accel_tokenizer_free(tok);
+                return 1;
+            }
+            nt += accel_encoding_len(enc);
+            accel_encoding_free(enc);
+            i += l + 1;
+        }
+        double dt = now_s() - t0;
+        if (r > 0 && dt < best) best = dt;
+        tokens = nt;
+    }
+    printf("accel  tokens=%zu bytes=%zu best_of_%d=%.4fs  %.0f tokens/s  %.2f MB/s\n", tokens, len, repeats, best,
+           tokens / best, len / best / 1e6);
+    free(buf);
+    accel_tokenizer_free(tok);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 4 && !strcmp(argv[1], "--bench")) return bench(argv[2], argv[3], argc >= 5 ? atoi(argv[4]) : 5);
+    RUN(test_minilm_parity);
+    RUN(test_minilm_batch);
+    RUN(test_file_params_and_vocab);
+    RUN(test_invalid_utf8);
+    RUN(test_malformed);
+    return test_summary();
+}
