@@ -570,7 +570,9 @@ accel_status accel_hf_hparams_read(const accel_hf_json *j, accel_hf_naming namin
         const char *mt = NULL;
         if ((st = accel_json_get_string(&c, "model_type", false, NULL, &mt, NULL)) != ACCEL_OK) return st;
         static const char *const t5[] = {"t5", "mt5", "umt5", "longt5", NULL};
-        static const char *const wh[] = {"whisper", "bart", "mbart", "marian", "pegasus", "m2m_100", NULL};
+        /* BART-style names (d_model, encoder_layers, ...): Whisper, the BART family and DETR */
+        static const char *const wh[] = {"whisper", "bart", "mbart", "marian", "pegasus", "m2m_100",
+                                         "detr", "conditional_detr", "table-transformer", NULL};
         naming = in_list(mt, t5) ? ACCEL_HF_NAMING_T5 : in_list(mt, wh) ? ACCEL_HF_NAMING_WHISPER
                                                                           : ACCEL_HF_NAMING_STANDARD;
     }

@@ -33,18 +33,41 @@ static const char *st_name_for(const char *json_dtype) {
     return NULL;
 }
 
+/* Hyper-parameters of one (sub-)config; true when it read. Multimodal configs keep sizes in their sub-configs. */
+static bool read_hparams(const accel_hf_json *j, accel_hf_hparams *hp) {
+    accel_hf_hparams_init(hp);
+    return j && accel_hf_hparams_read(j, ACCEL_HF_NAMING_AUTO, hp) == ACCEL_OK && hp->hidden_size > 0 &&
+           hp->num_hidden_layers > 0;
+}
+
 static void check_model_dir(const char *family, const char *dir) {
     accel_hf_dir *d = NULL;
     CHECK(accel_hf_dir_open(dir, NULL, &d) == ACCEL_OK);
     if (!d) return;
     CHECK(accel_hf_dir_model_type(d) != NULL);
     CHECK(accel_hf_dir_architecture(d) != NULL);
-    accel_hf_hparams hp;
-    accel_hf_hparams_init(&hp);
-    accel_status st = accel_hf_hparams_read(accel_hf_dir_config(d), ACCEL_HF_NAMING_AUTO, &hp);
-    if (st != ACCEL_OK) fprintf(stderr, "  %s: %s\n", family, accel_last_error());
-    CHECK(st == ACCEL_OK);
-    CHECK(hp.hidden_size > 0 && hp.num_hidden_layers > 0 && hp.vocab_size > 0);
+    /* the top-level config, or each of its sub-configs, must give consistent hyper-parameters */
+    static const char *const subs[] = {"text_config", "vision_config", "audio_config"};
+    accel_hf_hparams hp[4];
+    int n_read = 0, n_tried = 0;
+    int64_t vocab[4] = {0}, hidden[4] = {0};
+    const accel_hf_json *cfgs[4] = {accel_hf_dir_config(d), NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        CHECK(accel_hf_json_sub(accel_hf_dir_config(d), subs[k], &cfgs[k + 1]) == ACCEL_OK);
+    }
+    bool has_subs = cfgs[1] || cfgs[2] || cfgs[3];
+    for (int k = 0; k < 4; k++) {
+        if (!cfgs[k] || (k == 0 && has_subs)) continue;
+        n_tried++;
+        if (!read_hparams(cfgs[k], &hp[k])) {
+            fprintf(stderr, "  %s: %s\n", family, accel_last_error());
+            continue;
+        }
+        n_read++;
+        vocab[k] = hp[k].vocab_size;
+        hidden[k] = hp[k].hidden_size;
+    }
+    CHECK(n_tried > 0 && n_read == n_tried);
     accel_hf_tokenizer_config tc;
     if (accel_hf_dir_file(d, ACCEL_HF_TOKENIZER_CONFIG)) CHECK(accel_hf_dir_tokenizer_config(d, &tc) == ACCEL_OK);
     accel_hf_dir_free(d);
@@ -52,14 +75,16 @@ static void check_model_dir(const char *family, const char *dir) {
     accel_st *ck = NULL;
     CHECK(accel_st_open(dir, &ck) == ACCEL_OK);
     CHECK(accel_st_count(ck) > 0);
-    /* the checkpoint's embedding table agrees with config.json */
-    bool found_vocab = false;
+    /* a model with a vocabulary stores an embedding table [vocab, hidden] of one of its configs */
+    bool want_vocab = false, found_vocab = false;
+    for (int k = 0; k < 4; k++) want_vocab |= vocab[k] > 0;
     for (int i = 0; i < accel_st_count(ck); i++) {
         accel_st_info info;
         CHECK(accel_st_info_get(ck, i, &info) == ACCEL_OK);
-        if (info.ndim == 2 && info.shape[0] == hp.vocab_size && info.shape[1] == hp.hidden_size) found_vocab = true;
+        for (int k = 0; k < 4; k++)
+            if (info.ndim == 2 && vocab[k] > 0 && info.shape[0] == vocab[k] && info.shape[1] == hidden[k]) found_vocab = true;
     }
-    CHECK(found_vocab);
+    CHECK(!want_vocab || found_vocab);
     accel_st_close(ck);
 }
 
