@@ -58,6 +58,8 @@ static void check_model_dir(const char *family, const char *dir) {
     bool has_subs = cfgs[1] || cfgs[2] || cfgs[3];
     for (int k = 0; k < 4; k++) {
         if (!cfgs[k] || (k == 0 && has_subs)) continue;
+        /* staged (Swin-style) encoders have per-stage depths and heads: their family code reads them */
+        if (accel_hf_json_has(cfgs[k], "depths")) continue;
         n_tried++;
         if (!read_hparams(cfgs[k], &hp[k])) {
             fprintf(stderr, "  %s: %s\n", family, accel_last_error());
