@@ -155,14 +155,17 @@ def pretokenized_words(tok, texts):
     return counts
 
 
-def train_bpe(word_counts, n_merges, prefix="", min_frequency=2):
+def train_bpe(word_counts, n_merges, prefix="", min_frequency=2, suffix=""):
     """Deterministic BPE merge learning over pre-tokenized words. `tokenizers`' trainers break count ties in
     hash-map order (different per process), which would make the fixtures differ run to run; here ties go to
-    the lexicographically smallest pair. prefix="##" gives WordPiece-style continuation symbols.
+    the lexicographically smallest pair. prefix="##" gives WordPiece-style continuation symbols; suffix="</w>"
+    marks each word's last symbol (CLIP's end_of_word_suffix; the alphabet then holds the suffixed symbols seen).
     Returns (alphabet sorted, merges [(a, b)] in order, new tokens in order)."""
     words = []
     for w, c in sorted(word_counts.items()):
         syms = [w[0]] + [prefix + ch for ch in w[1:]]
+        if suffix:
+            syms[-1] = syms[-1] + suffix
         words.append([syms, c])
     alphabet = sorted({s for syms, _ in words for s in syms})
     merges, new_tokens, known = [], [], set(alphabet)
