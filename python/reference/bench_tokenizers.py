@@ -4,6 +4,7 @@ with `test_tokenizer --bench <tokenizer.json> <text file>` run in the same sessi
 
 Usage: RAYON_NUM_THREADS=1 python bench_tokenizers.py <tokenizer.json> <text file> [repeats]
        python bench_tokenizers.py --make-text <out file> [MB]   (writes an English + mixed-script text)
+       python bench_tokenizers.py --ids <tokenizer.json> <text file>   (ids per line, to diff with test_tokenizer --ids)
 Method (same as the C side): one encode per '\\n'-separated line, no special tokens, no truncation or padding,
 best of `repeats` timed runs after one warm-up. encode_batch is used with RAYON_NUM_THREADS=1 (set before import)
 so Python per-call overhead does not count against HF; TOKENIZERS_PARALLELISM=false is set too.
@@ -52,6 +53,18 @@ def main():
         return
     from tokenizers import Tokenizer
 
+    if sys.argv[1] == "--ids":  # ids per line, to diff with `test_tokenizer --ids`
+        tok = Tokenizer.from_file(sys.argv[2])
+        tok.no_truncation()
+        tok.no_padding()
+        with open(sys.argv[3], "rb") as f:
+            lines = f.read().decode("utf-8").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        out = sys.stdout
+        for e in tok.encode_batch(lines, add_special_tokens=False):
+            out.write(" ".join(map(str, e.ids)) + "\n")
+        return
     tok = Tokenizer.from_file(sys.argv[1])
     tok.no_truncation()
     tok.no_padding()

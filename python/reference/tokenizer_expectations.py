@@ -8,15 +8,22 @@ Pinned versions (python/reference/requirements.txt):
 Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py
 Reads  tests/fixtures/tokenizer/corpus.txt (one text per '\\n'-separated line; other line breaks such as \\x0b,
        \\x0c, \\x85 are part of a line)
-Writes tests/fixtures/tokenizer/minilm/{tokenizer.json, tokenizer_config.json, expected.txt}
+Writes tests/fixtures/tokenizer/minilm/{tokenizer.json, tokenizer_config.json, expected.txt}, and for the BPE
+       tokenizers of the model fixtures (tests/fixtures/models/<name>/model/tokenizer.json, written by
+       make_fixtures.py: llama = SentencePiece-style BPE with byte fallback, qwen2 = byte-level BPE with the Qwen2
+       split regex, mistral) tests/fixtures/tokenizer/<name>/{tokenizer.json (copied), expected.txt}
 
 expected.txt is line oriented, every text field hex-encoded UTF-8 so any character survives:
     X <hex of the input text>
     I <ids with special tokens>          M <special_tokens_mask>     O <byte offsets s:e ...>
     N <ids without special tokens>       Q <byte offsets without special tokens>
     D <hex of decode(ids, skip_special_tokens=True)>   E <hex of decode(ids, skip_special_tokens=False)>
+    S <hex of decode(every other id of N, skip_special_tokens=False)>
     then one batch block: "B <n> <max_length>" followed per item by X, I, T (type ids), A (attention mask),
     M and O lines, encoded with padding=longest and truncation at max_length (LongestFirst, right).
+The small tokenizers trained here (gpt2, metaspace, split, cases) are not bit-for-bit reproducible across runs
+(HF's trainer breaks some ties through hash-map order): rerunning rewrites their tokenizer.json together with the
+matching expected.txt, so the fixture pairs stay consistent.
 Offsets: HF Python reports character offsets; they are converted to UTF-8 byte offsets here.
 The tokenizer.json's own truncation (128) and padding (Fixed 128) are switched off for the per-line checks.
 """
@@ -54,22 +61,9 @@ def ints(v):
     return " ".join(str(x) for x in v)
 
 
-def main():
-    if tokenizers.__version__ != PINNED:
-        print(f"warning: tokenizers {tokenizers.__version__} != pinned {PINNED}", file=sys.stderr)
-    src = minilm_dir()
-    out = os.path.join(FIX, "minilm")
-    os.makedirs(out, exist_ok=True)
-    shutil.copyfile(os.path.join(src, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
-    shutil.copyfile(os.path.join(src, "tokenizer_config.json"), os.path.join(out, "tokenizer_config.json"))
-    tok = Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
+def records(tok, lines, res):
     tok.no_truncation()
     tok.no_padding()
-    with open(os.path.join(FIX, "corpus.txt"), encoding="utf-8", newline="") as f:
-        lines = f.read().split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    res = []
     for text in lines:
         a = tok.encode(text, add_special_tokens=True)
         b = tok.encode(text, add_special_tokens=False)
@@ -81,10 +75,17 @@ def main():
         res.append(f"Q {byte_offsets(text, b.offsets)}")
         res.append(f"D {hexs(tok.decode(a.ids, skip_special_tokens=True))}")
         res.append(f"E {hexs(tok.decode(a.ids, skip_special_tokens=False))}")
+        # every other id: broken byte sequences (lossy UTF-8, byte-fallback runs that are not valid UTF-8)
+        res.append(f"S {hexs(tok.decode(b.ids[::2], skip_special_tokens=False))}")
+
+
+def write_expected(tok, lines, out):
+    res = []
+    records(tok, lines, res)
     # batch: padding to the longest, truncation at max_length
     batch, max_length = lines[:16], 24
     tok.enable_truncation(max_length=max_length)
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    tok.enable_padding(pad_id=0, pad_token=tok.id_to_token(0) or "[PAD]")
     encs = tok.encode_batch(batch, add_special_tokens=True)
     res.append(f"B {len(batch)} {max_length}")
     for text, e in zip(batch, encs):
@@ -97,6 +98,187 @@ def main():
     with open(os.path.join(out, "expected.txt"), "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(res) + "\n")
     print(f"wrote {len(lines)} lines + batch of {len(batch)} to {out}")
+
+
+BPE_FIXTURES = ("llama", "qwen2", "mistral")
+
+EDGE_TEXTS = ["", " ", "  two leading", "trailing  ", "a\t\tb  c", "x\u2581y \u2581z", "don't-stop: 12,345.6!",
+              "caf\u00e9 cafe\u0301 \ufb01ne \u2460", "\u00e0-la-carte, re-entry", "end."]
+
+
+def case_tokenizers(corpus_path):
+    """Tiny tokenizers for component options no other fixture uses; each is checked on EDGE_TEXTS and 20 corpus
+    lines (cases/expected.txt: "K <hex of the tokenizer.json>" then records as in the per-tokenizer files)."""
+    import json
+
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    cases = []
+
+    def train(t, **kw):
+        t.train([corpus_path], trainers.BpeTrainer(vocab_size=kw.pop("vocab", 400), show_progress=False,
+                                                   special_tokens=["<unk>", "<s>", "</s>"], **kw))
+        return t
+
+    for scheme in ("always", "never", "first"):
+        for split in (True, False):
+            t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+            t.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme=scheme, split=split)
+            t.decoder = decoders.Metaspace(prepend_scheme=scheme, split=split)
+            cases.append(train(t, limit_alphabet=100))
+    for aps, regex, trim in ((False, True, True), (True, False, True), (False, True, False)):
+        t = Tokenizer(models.BPE())
+        t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=aps, use_regex=regex)
+        t.decoder = decoders.ByteLevel()
+        t.post_processor = processors.ByteLevel(trim_offsets=trim, add_prefix_space=aps)
+        cases.append(train(t, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), vocab=500))
+    for behavior in ("removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous"):
+        for invert in (False, True):
+            t = Tokenizer(models.BPE(unk_token="<unk>", continuing_subword_prefix="##"))
+            t.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(tokenizers.Regex(r"[aeiou]+"), "V"),
+                                                 normalizers.Prepend("^")])
+            t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                       pre_tokenizers.Split(tokenizers.Regex(r"[-',.:!]|\d+"), behavior, invert=invert)])
+            t.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.Replace(tokenizers.Regex(r"V+"), "v"),
+                                           decoders.Strip("^", 2, 0), decoders.Fuse()])
+            cases.append(train(t, limit_alphabet=80, continuing_subword_prefix="##", vocab=300))
+    return [json.loads(t.to_str()) for t in cases]
+
+
+
+def synthetic_tokenizers(corpus_path):
+    """Small BPE tokenizers trained here on the corpus, covering the components the model fixtures do not use.
+    Returns {name: Tokenizer}. The trained tokenizer.json is committed next to its expected.txt."""
+    import json
+
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    res = {}
+    # gpt2: GPT-2-style byte level (regex, add_prefix_space, trim_offsets) with RoBERTa's post-processor
+    t = Tokenizer(models.BPE())
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
+    t.decoder = decoders.ByteLevel()
+    t.train([corpus_path], trainers.BpeTrainer(vocab_size=900, special_tokens=["<pad>", "<s>", "</s>"],
+                                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    t.post_processor = processors.RobertaProcessing(("</s>", t.token_to_id("</s>")), ("<s>", t.token_to_id("<s>")),
+                                                    trim_offsets=True, add_prefix_space=True)
+    res["gpt2"] = t
+    # metaspace: NFKC + regex Replace, Metaspace (prepend first, split), unk (not fused), subword prefix and
+    # end-of-word suffix, a limited alphabet so that unknown chars occur; Sequence of post-processors
+    t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=False, continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(tokenizers.Regex(r"\s{2,}"), " ")])
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True)
+    t.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first", split=True)
+    t.train([corpus_path], trainers.BpeTrainer(vocab_size=700, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=120,
+                                               continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False))
+    t.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> $B:1 </s>:1",
+                                      special_tokens=[("<s>", t.token_to_id("<s>")), ("</s>", t.token_to_id("</s>"))])])
+    res["metaspace"] = t
+    # split: every Split behaviour, invert, string and regex patterns; byte fallback, ignore_merges, fused unk
+    t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    t.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace("\t", "    ")])
+    t.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(tokenizers.Regex(r"\s+"), "removed"),
+        pre_tokenizers.Split(tokenizers.Regex(r"\p{N}"), "isolated"),
+        pre_tokenizers.Split("-", "merged_with_previous"),
+        pre_tokenizers.Split(tokenizers.Regex(r"[,.;:!?]"), "merged_with_next"),
+        pre_tokenizers.Split(tokenizers.Regex(r"[\p{P}\p{S}]"), "contiguous"),
+        pre_tokenizers.Split(tokenizers.Regex(r"\p{L}{1,6}"), "isolated", invert=True),
+    ])
+    t.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    t.train([corpus_path], trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>"], limit_alphabet=150,
+                                               show_progress=False))
+    d = json.loads(t.to_str())
+    voc = d["model"]["vocab"]
+    for b in range(0, 256, 3):  # byte tokens for two thirds of the bytes: the rest falls back to unk
+        voc[f"<0x{b:02X}>"] = len(voc)
+    d["model"]["byte_fallback"] = True
+    d["model"]["ignore_merges"] = True
+    res["split"] = Tokenizer.from_str(json.dumps(d))
+    return res
+
+
+def train_bench_bpe(out_dir, mb=8.0, vocab_size=50257):
+    """Benchmark only (not a fixture, not deterministic): a GPT-2-like byte-level BPE (ByteLevel pre-tokenizer and
+    decoder, >= 50k merges) trained on a generated text of `mb` MB with many distinct words; writes
+    out_dir/{bpe.json, train.txt}. Compare with: test_tokenizer --bench out_dir/bpe.json <text> vs
+    RAYON_NUM_THREADS=1 bench_tokenizers.py out_dir/bpe.json <text>."""
+    import random
+
+    from tokenizers import decoders, models, pre_tokenizers, processors, trainers
+
+    rng = random.Random(11)
+    syl = [c + v for c in "b c d f g h j k l m n p r s t v w z st tr ch sh th pl gr br".split() for v in "a e i o u ai ea ou".split()]
+    lex = ["".join(rng.choice(syl) for _ in range(rng.randint(1, 4))) for _ in range(60000)]
+    weights = [1.0 / (i + 1) for i in range(len(lex))]
+    os.makedirs(out_dir, exist_ok=True)
+    train = os.path.join(out_dir, "train.txt")
+    size = 0
+    with open(train, "w", encoding="utf-8") as f:
+        while size < mb * 1e6:
+            ws = rng.choices(lex, weights, k=rng.randint(5, 30))
+            line = " ".join(w.capitalize() if rng.random() < 0.1 else w for w in ws) + rng.choice([".", ",", "!", "?", " 42."])
+            f.write(line + "\n")
+            size += len(line) + 1
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=True)
+    tr = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=1, special_tokens=["<|endoftext|>"],
+                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train([train], tr)
+    path = os.path.join(out_dir, "bpe.json")
+    tok.save(path)
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        nm = len(json.load(f)["model"]["merges"])
+    print(f"wrote {path}: vocab {tok.get_vocab_size()}, {nm} merges (trained on {size} bytes)")
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--train-bench-bpe":
+        train_bench_bpe(sys.argv[2])
+        return
+    if tokenizers.__version__ != PINNED:
+        print(f"warning: tokenizers {tokenizers.__version__} != pinned {PINNED}", file=sys.stderr)
+    with open(os.path.join(FIX, "corpus.txt"), encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    src = minilm_dir()
+    out = os.path.join(FIX, "minilm")
+    os.makedirs(out, exist_ok=True)
+    shutil.copyfile(os.path.join(src, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    shutil.copyfile(os.path.join(src, "tokenizer_config.json"), os.path.join(out, "tokenizer_config.json"))
+    write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
+    for name in BPE_FIXTURES:
+        src = os.path.join(ROOT, "tests", "fixtures", "models", name, "model", "tokenizer.json")
+        if not os.path.exists(src):
+            print(f"skipping {name}: {src} missing (run make_fixtures.py)", file=sys.stderr)
+            continue
+        out = os.path.join(FIX, name)
+        os.makedirs(out, exist_ok=True)
+        shutil.copyfile(src, os.path.join(out, "tokenizer.json"))
+        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
+    res = []
+    import json
+
+    for d in case_tokenizers(os.path.join(FIX, "corpus.txt")):
+        js = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        res.append(f"K {hexs(js)}")
+        records(Tokenizer.from_str(js), EDGE_TEXTS + lines[:20], res)
+    os.makedirs(os.path.join(FIX, "cases"), exist_ok=True)
+    with open(os.path.join(FIX, "cases", "expected.txt"), "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(res) + "\n")
+    print(f"wrote {sum(r.startswith('K ') for r in res)} component cases to {FIX}/cases")
+    for name, t in synthetic_tokenizers(os.path.join(FIX, "corpus.txt")).items():
+        out = os.path.join(FIX, name)
+        os.makedirs(out, exist_ok=True)
+        t.save(os.path.join(out, "tokenizer.json"), pretty=False)
+        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
 
 
 if __name__ == "__main__":

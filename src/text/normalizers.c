@@ -10,7 +10,9 @@ typedef struct norm_ctx {
     int clean_text, chinese, strip_accents, lowercase; /* BertNormalizer */
     int compat;                                        /* NFKD */
     int strip_left, strip_right;                       /* Strip */
-    char *str;                                         /* Prepend */
+    char *str;                                         /* Prepend, Replace content */
+    tk_pattern *pat;                                   /* Replace */
+    int compose;                                       /* NFC / NFKC */
     tk_normalizer **seq;                               /* Sequence */
     size_t nseq;
 } norm_ctx;
@@ -138,6 +140,120 @@ static accel_status decompose(tk_nstr *ns, int compat) {
     return st;
 }
 
+/* ---- NFC / NFKC: the decomposition above, then canonical composition. Alignment follows HF's transform: a
+ * composed char consumes the input chars of everything merged into it (each stream entry consumes 1 - change input
+ * chars: 0 for an inserted char, 1 + n for a char that removes n). ---- */
+
+static int compose_pair(uint32_t a, uint32_t b, uint32_t *out) {
+    utf8proc_int32_t buf[2] = {(utf8proc_int32_t)a, (utf8proc_int32_t)b};
+    utf8proc_ssize_t n = utf8proc_normalize_utf32(buf, 2, (utf8proc_option_t)(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
+    if (n != 1) return 0;
+    *out = (uint32_t)buf[0];
+    return 1;
+}
+
+static accel_status compose_norm(tk_nstr *ns, int compat) {
+    int ascii = 1;
+    for (size_t i = 0; i < ns->len && ascii; i++) ascii = (unsigned char)ns->s[i] < 0x80;
+    if (ascii) return ACCEL_OK;
+    /* decomposed stream with changes */
+    size_t cap = ns->len + 8, n = 0;
+    dch *d = malloc(cap * sizeof *d);
+    if (!d) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    for (size_t i = 0; i < ns->len;) {
+        uint32_t cp;
+        i += tk_utf8_decode(ns->s + i, ns->len - i, &cp);
+        utf8proc_int32_t buf[32];
+        utf8proc_ssize_t m = 1;
+        buf[0] = (utf8proc_int32_t)cp;
+        if (cp >= 0xA0) {
+            int bc = 0;
+            m = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 32,
+                                        (utf8proc_option_t)(UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0)), &bc);
+            if (m < 1 || m > 32) buf[0] = (utf8proc_int32_t)cp, m = 1;
+        }
+        if (n + (size_t)m > cap) {
+            cap = (n + (size_t)m) * 2;
+            dch *nd = realloc(d, cap * sizeof *d);
+            if (!nd) {
+                free(d);
+                return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+            }
+            d = nd;
+        }
+        for (utf8proc_ssize_t j = 0; j < m; j++) {
+            d[n].cp = (uint32_t)buf[j];
+            d[n].change = j > 0;
+            d[n].ccc = buf[j] < 0x300 ? 0 : utf8proc_get_property(buf[j])->combining_class;
+            n++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) { /* canonical ordering */
+        if (!d[i].ccc) continue;
+        size_t j = i;
+        while (j < n && d[j].ccc) j++;
+        for (size_t a = i + 1; a < j; a++) {
+            dch x = d[a];
+            size_t b = a;
+            while (b > i && d[b - 1].ccc > x.ccc) {
+                d[b] = d[b - 1];
+                b--;
+            }
+            d[b] = x;
+        }
+        i = j;
+    }
+    /* canonical composition */
+    size_t k = 0;
+    long starter = -1;
+    int last_ccc = -1;
+    for (size_t i = 0; i < n; i++) {
+        dch c = d[i];
+        uint32_t comp;
+        /* not blocked: nothing between the starter and c, or everything between has a lower class than c */
+        int blocked = last_ccc != -1 && (last_ccc >= c.ccc || c.ccc == 0);
+        if (starter >= 0 && !blocked && compose_pair(d[starter].cp, c.cp, &comp)) {
+            long consumed = (1 - (long)d[starter].change) + (1 - (long)c.change);
+            d[starter].cp = comp;
+            d[starter].change = (int32_t)(1 - consumed);
+            continue;
+        }
+        if (c.ccc == 0) {
+            starter = (long)k;
+            last_ccc = -1;
+        } else {
+            last_ccc = c.ccc;
+        }
+        d[k++] = c;
+    }
+    n = k;
+    int same = 1;
+    {
+        size_t i = 0, q = 0;
+        for (; i < ns->len && q < n && same;) {
+            uint32_t cp;
+            i += tk_utf8_decode(ns->s + i, ns->len - i, &cp);
+            same = cp == d[q].cp && d[q].change == 0;
+            q++;
+        }
+        same = same && i == ns->len && q == n;
+    }
+    if (same) {
+        free(d);
+        return ACCEL_OK;
+    }
+    tk_change *ch = malloc(n * sizeof *ch + 1);
+    if (!ch) {
+        free(d);
+        return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) ch[i] = (tk_change){d[i].cp, d[i].change > 1 ? 1 : d[i].change};
+    free(d);
+    accel_status st = tk_nstr_transform(ns, ch, n, 0);
+    free(ch);
+    return st;
+}
+
 /* ---- components ---- */
 
 static accel_status bert_normalize(const tk_normalizer *self, tk_nstr *ns) {
@@ -161,7 +277,61 @@ static accel_status strip_accents_normalize(const tk_normalizer *self, tk_nstr *
 
 static accel_status nfd_normalize(const tk_normalizer *self, tk_nstr *ns) {
     const norm_ctx *c = self->ctx;
-    return decompose(ns, c->compat);
+    return c->compose ? compose_norm(ns, c->compat) : decompose(ns, c->compat);
+}
+
+/* HF NormalizedString::replace: every match is removed and the content inserted, each inserted char aligned with
+ * the last char of the match. */
+static accel_status replace_normalize(const tk_normalizer *self, tk_nstr *ns) {
+    const norm_ctx *c = self->ctx;
+    size_t ms, me;
+    accel_status st = tk_pattern_find(ns->s, ns->len, 0, &ms, &me, c->pat);
+    if (st || ms >= ns->len) return st;
+    size_t clen = strlen(c->str);
+    tk_nstr out = {0};
+    out.base = ns->base;
+    size_t last = 0, from = 0;
+    tk_buf b = {0};
+    tk_align *al = NULL;
+    size_t alcap = 0;
+    if ((st = tk_buf_reserve(&b, ns->len + clen)) || (st = tk_grow((void **)&al, &alcap, ns->len + clen + 1, sizeof *al))) {
+        free(b.p);
+        return st;
+    }
+    while (!st && ms < ns->len) {
+        if (me == ms) { /* empty match: nothing to replace */
+            from = me + 1;
+        } else {
+            size_t need = b.len + (ms - last) + clen + 1;
+            if ((st = tk_buf_append(&b, ns->s + last, ms - last))) break;
+            if ((st = tk_grow((void **)&al, &alcap, need, sizeof *al))) break;
+            memcpy(al + b.len - (ms - last), ns->align + last, (ms - last) * sizeof *al);
+            tk_align a = ns->align[me - 1];
+            if ((st = tk_buf_append(&b, c->str, clen))) break;
+            for (size_t q = b.len - clen; q < b.len; q++) al[q] = a;
+            last = from = me;
+        }
+        if (from > ns->len) break;
+        st = tk_pattern_find(ns->s, ns->len, from, &ms, &me, c->pat);
+    }
+    if (!st) {
+        size_t need = b.len + (ns->len - last) + 1;
+        st = tk_buf_append(&b, ns->s + last, ns->len - last);
+        if (!st) st = tk_grow((void **)&al, &alcap, need, sizeof *al);
+        if (!st) memcpy(al + b.len - (ns->len - last), ns->align + last, (ns->len - last) * sizeof *al);
+    }
+    if (st) {
+        free(b.p);
+        free(al);
+        return st;
+    }
+    out.s = b.p;
+    out.align = al;
+    out.len = b.len;
+    out.cap = b.cap < alcap ? b.cap : alcap;
+    tk_nstr_free(ns);
+    *ns = out;
+    return ACCEL_OK;
 }
 
 static accel_status strip_normalize(const tk_normalizer *self, tk_nstr *ns) {
@@ -195,23 +365,7 @@ static accel_status strip_normalize(const tk_normalizer *self, tk_nstr *ns) {
 
 static accel_status prepend_normalize(const tk_normalizer *self, tk_nstr *ns) {
     const norm_ctx *c = self->ctx;
-    if (!ns->len) return ACCEL_OK;
-    size_t n = 0, plen = strlen(c->str);
-    tk_change *ch = malloc((plen + ns->len + 1) * sizeof *ch);
-    if (!ch) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
-    for (size_t i = 0; i < plen;) {
-        uint32_t cp;
-        i += tk_utf8_decode(c->str + i, plen - i, &cp);
-        ch[n++] = (tk_change){cp, 1};
-    }
-    for (size_t i = 0; i < ns->len;) {
-        uint32_t cp;
-        i += tk_utf8_decode(ns->s + i, ns->len - i, &cp);
-        ch[n++] = (tk_change){cp, 0};
-    }
-    accel_status st = tk_nstr_transform(ns, ch, n, 0);
-    free(ch);
-    return st;
+    return tk_nstr_prepend(ns, c->str, strlen(c->str));
 }
 
 static accel_status seq_normalize(const tk_normalizer *self, tk_nstr *ns) {
@@ -230,6 +384,7 @@ static void norm_free(tk_normalizer *self) {
         for (size_t i = 0; i < c->nseq; i++) c->seq[i]->free(c->seq[i]);
         free(c->seq);
         free(c->str);
+        tk_pattern_free(c->pat);
         free(c);
     }
     free(self);
@@ -264,9 +419,18 @@ accel_status tk_normalizer_from_json(const cJSON *j, tk_normalizer **out) {
         self->normalize = lowercase_normalize;
     } else if (!strcmp(type, "StripAccents")) {
         self->normalize = strip_accents_normalize;
-    } else if (!strcmp(type, "NFD") || !strcmp(type, "NFKD")) {
+    } else if (!strcmp(type, "NFD") || !strcmp(type, "NFKD") || !strcmp(type, "NFC") || !strcmp(type, "NFKC")) {
         self->normalize = nfd_normalize;
         c->compat = type[2] == 'K' || type[1] == 'K';
+        c->compose = type[strlen(type) - 1] == 'C';
+    } else if (!strcmp(type, "Replace")) {
+        self->normalize = replace_normalize;
+        const char *content = NULL;
+        if (!(st = tk_json_str(j, "content", &content, "normalizer")) &&
+            !(st = tk_pattern_from_json(cJSON_GetObjectItemCaseSensitive(j, "pattern"), &c->pat, "normalizer"))) {
+            if (!content) st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: Replace normalizer has no \"content\"");
+            else if (!(c->str = strdup(content))) st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+        }
     } else if (!strcmp(type, "Strip")) {
         self->normalize = strip_normalize;
         c->strip_left = c->strip_right = 1;

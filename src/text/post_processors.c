@@ -15,6 +15,10 @@ typedef struct tpl_piece {
 typedef struct tpl {
     tpl_piece *single, *pair;
     size_t nsingle, npair;
+    int trim, add_prefix_space; /* ByteLevel / RobertaProcessing offset trimming */
+    int no_template;            /* ByteLevel: no special tokens */
+    tk_postproc **seq;          /* Sequence */
+    size_t nseq;
 } tpl;
 
 static void free_pieces(tpl_piece *p, size_t n) {
@@ -24,6 +28,11 @@ static void free_pieces(tpl_piece *p, size_t n) {
 
 static size_t tpl_added(const tk_postproc *self, int is_pair) {
     const tpl *t = self->ctx;
+    if (t->seq) {
+        size_t c = 0;
+        for (size_t i = 0; i < t->nseq; i++) c += t->seq[i]->added_tokens(t->seq[i], is_pair);
+        return c;
+    }
     const tpl_piece *p = is_pair ? t->pair : t->single;
     size_t n = is_pair ? t->npair : t->nsingle, c = 0;
     for (size_t i = 0; i < n; i++)
@@ -41,9 +50,77 @@ static accel_status copy_enc(tk_enc *out, const tk_enc *in, int32_t type_id, int
     return ACCEL_OK;
 }
 
-static accel_status tpl_process(const tk_postproc *self, const tk_enc *a, const tk_enc *b, int add_special, tk_enc *out) {
+/* HF byte_level::process_offsets: leading/trailing spaces (the byte-level 'Ġ' or whitespace chars) of each token's
+ * string are cut from its offsets, except the single prefix space that add_prefix_space added to the first token. */
+static void trim_offsets(tk_enc *e, int add_prefix_space, const accel_tokenizer *tok) {
+    for (size_t i = 0; i < e->n; i++) {
+        const char *t = accel_tokenizer_id_to_token(tok, e->ids[i]);
+        if (!t) continue;
+        size_t len = strlen(t), lead = 0, trail = 0;
+        int all_space_prefix = 1;
+        for (size_t k = 0; k < len;) {
+            uint32_t cp;
+            k += tk_utf8_decode(t + k, len - k, &cp);
+            int sp = cp == 0x120 || tk_is_whitespace_rust(cp);
+            if (all_space_prefix && sp) lead++;
+            else all_space_prefix = 0;
+        }
+        for (size_t k = len; k > 0;) { /* trailing */
+            size_t b = k - 1;
+            while (b > 0 && ((unsigned char)t[b] & 0xC0) == 0x80) b--;
+            uint32_t cp;
+            tk_utf8_decode(t + b, k - b, &cp);
+            if (!(cp == 0x120 || tk_is_whitespace_rust(cp))) break;
+            trail++;
+            k = b;
+        }
+        size_t *o = &e->offsets[2 * i];
+        if (lead) {
+            int is_first = i == 0 || o[0] == 0;
+            if (is_first && add_prefix_space && lead == 1) lead = 0;
+            o[0] = o[0] + lead < o[1] ? o[0] + lead : o[1];
+        }
+        if (trail && o[1] >= trail) o[1] = o[1] - trail > o[0] ? o[1] - trail : o[0];
+    }
+}
+
+static accel_status tpl_process(const tk_postproc *self, const tk_enc *a, const tk_enc *b, int add_special, tk_enc *out,
+                                const accel_tokenizer *tok) {
     const tpl *t = self->ctx;
     accel_status st;
+    if (t->seq) { /* Sequence: each processor's output feeds the next */
+        tk_enc cur = {0};
+        if ((st = copy_enc(&cur, a, 0, 1))) return st;
+        for (size_t i = 0; i < t->nseq; i++) {
+            tk_enc nx = {0};
+            st = t->seq[i]->process(t->seq[i], &cur, b, add_special, &nx, tok);
+            tk_enc_free(&cur);
+            if (st) {
+                tk_enc_free(&nx);
+                return st;
+            }
+            cur = nx;
+            b = NULL;
+        }
+        *out = cur;
+        return ACCEL_OK;
+    }
+    if (t->trim || t->no_template) {
+        tk_enc ta = {0};
+        if ((st = copy_enc(&ta, a, 0, 1))) return st;
+        if (t->trim) trim_offsets(&ta, t->add_prefix_space, tok);
+        if (t->no_template) {
+            *out = ta;
+            return b ? copy_enc(out, b, 0, 1) : ACCEL_OK;
+        }
+        tpl t2 = *t;
+        t2.trim = 0;
+        tk_postproc p2 = *self;
+        p2.ctx = &t2;
+        st = tpl_process(&p2, &ta, b, add_special, out, tok);
+        tk_enc_free(&ta);
+        return st;
+    }
     if (!add_special) {
         if ((st = copy_enc(out, a, 0, 1))) return st;
         return b ? copy_enc(out, b, 0, 1) : ACCEL_OK;
@@ -69,6 +146,8 @@ static void tpl_free(tk_postproc *self) {
     if (t) {
         free_pieces(t->single, t->nsingle);
         free_pieces(t->pair, t->npair);
+        for (size_t i = 0; i < t->nseq; i++) t->seq[i]->free(t->seq[i]);
+        free(t->seq);
         free(t);
     }
     free(self);
@@ -132,10 +211,16 @@ static accel_status pair_token(const cJSON *j, const char *key, int32_t *id) {
     return ACCEL_OK;
 }
 
-static accel_status bert_template(const cJSON *j, tpl *t) {
+static accel_status bert_template(const cJSON *j, tpl *t, int roberta) {
     int32_t cls, sep;
     accel_status st;
     if ((st = pair_token(j, "cls", &cls)) || (st = pair_token(j, "sep", &sep))) return st;
+    if (roberta) {
+        t->trim = t->add_prefix_space = 1;
+        if ((st = tk_json_bool(j, "trim_offsets", &t->trim, "post_processor")) ||
+            (st = tk_json_bool(j, "add_prefix_space", &t->add_prefix_space, "post_processor")))
+            return st;
+    }
     const int32_t single[3][3] = {{1, 0, 0}, {0, 0, 0}, {2, 0, 0}}; /* kind (1 cls, 2 sep, 0 seq), seq, type */
     const int32_t pair[5][3] = {{1, 0, 0}, {0, 0, 0}, {2, 0, 0}, {0, 1, 1}, {2, 0, 1}};
     t->single = calloc(3, sizeof *t->single);
@@ -161,7 +246,8 @@ accel_status tk_postproc_from_json(const cJSON *j, tk_postproc **out) {
     const char *type = tk_json_type(j);
     if (!cJSON_IsObject(j) || !type)
         return accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: post_processor must be an object with a \"type\"");
-    if (strcmp(type, "TemplateProcessing") && strcmp(type, "BertProcessing"))
+    if (strcmp(type, "TemplateProcessing") && strcmp(type, "BertProcessing") && strcmp(type, "RobertaProcessing") &&
+        strcmp(type, "ByteLevel") && strcmp(type, "Sequence"))
         return accel_set_error(ACCEL_ERR_UNSUPPORTED, "tokenizer.json: post_processor type \"%s\" is not supported", type);
     tk_postproc *self = calloc(1, sizeof *self);
     tpl *t = calloc(1, sizeof *t);
@@ -172,8 +258,28 @@ accel_status tk_postproc_from_json(const cJSON *j, tk_postproc **out) {
     }
     *self = (tk_postproc){tpl_added, tpl_process, tpl_free, t};
     accel_status st;
-    if (!strcmp(type, "BertProcessing")) {
-        st = bert_template(j, t);
+    if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing")) {
+        /* Roberta single sequences: <s> A </s> like BERT (pairs, <s> A </s></s> B </s>, are not supported yet) */
+        st = bert_template(j, t, type[0] == 'R');
+    } else if (!strcmp(type, "ByteLevel")) {
+        t->no_template = 1;
+        t->trim = t->add_prefix_space = 1;
+        if (!(st = tk_json_bool(j, "trim_offsets", &t->trim, "post_processor")))
+            st = tk_json_bool(j, "add_prefix_space", &t->add_prefix_space, "post_processor");
+    } else if (!strcmp(type, "Sequence")) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "processors");
+        if (!cJSON_IsArray(arr)) {
+            st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: Sequence post_processor needs a \"processors\" array");
+        } else {
+            size_t n = (size_t)cJSON_GetArraySize(arr);
+            t->seq = calloc(n ? n : 1, sizeof *t->seq);
+            st = t->seq ? ACCEL_OK : accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+            for (const cJSON *e = arr->child; e && !st; e = e->next) {
+                st = tk_postproc_from_json(e, &t->seq[t->nseq]);
+                if (!st) t->nseq++;
+            }
+            if (!st && !t->nseq) t->no_template = 1;
+        }
     } else {
         const cJSON *specials = cJSON_GetObjectItemCaseSensitive(j, "special_tokens");
         st = parse_template(cJSON_GetObjectItemCaseSensitive(j, "single"), specials, &t->single, &t->nsingle, "single");

@@ -77,6 +77,8 @@ accel_status tk_nstr_transform(tk_nstr *ns, const tk_change *ch, size_t n, size_
  * its alignment; 0 removes it. */
 typedef size_t (*tk_char_map_fn)(uint32_t c, uint32_t out[4], const void *ctx);
 accel_status tk_nstr_map(tk_nstr *ns, tk_char_map_fn fn, const void *ctx);
+/* Prepends p (HF NormalizedString::prepend: no-op on an empty string; the new chars align with the first char). */
+accel_status tk_nstr_prepend(tk_nstr *ns, const char *p, size_t plen);
 /* Original span of normalized byte range [s, e) (HF convert_offsets); empty range -> start of the next byte. */
 void tk_nstr_orig_span(const tk_nstr *ns, size_t s, size_t e, size_t *os, size_t *oe);
 
@@ -173,8 +175,10 @@ typedef struct tk_vocab_view {
 typedef struct tk_postproc tk_postproc;
 struct tk_postproc {
     size_t (*added_tokens)(const tk_postproc *self, int is_pair);
-    /* Builds *out from a (and b, NULL for single input). add_special: 0 = concatenate only. */
-    accel_status (*process)(const tk_postproc *self, const tk_enc *a, const tk_enc *b, int add_special, tk_enc *out);
+    /* Builds *out from a (and b, NULL for single input). add_special: 0 = concatenate only. tok resolves ids to
+     * token strings (ByteLevel offset trimming). */
+    accel_status (*process)(const tk_postproc *self, const tk_enc *a, const tk_enc *b, int add_special, tk_enc *out,
+                            const accel_tokenizer *tok);
     void (*free)(tk_postproc *self);
     void *ctx;
 };
@@ -202,6 +206,30 @@ accel_status tk_normalizer_from_json(const cJSON *j, tk_normalizer **out);
 accel_status tk_pretokenizer_from_json(const cJSON *j, tk_pretokenizer **out);
 accel_status tk_model_from_json(const cJSON *j, tk_model **out);
 accel_status tk_model_wordpiece_from_json(const cJSON *j, tk_model **out);
+accel_status tk_model_bpe_from_json(const cJSON *j, tk_model **out);
+
+/* ---- patterns (text_regex.c): HF's Pattern = a literal string or a regex (PCRE2, UTF + UCP, JIT if available) --- */
+
+typedef struct tk_pattern tk_pattern;
+/* Builds from a JSON {"String": "..."} or {"Regex": "..."} object. Errors: MODEL_FORMAT (shape, bad regex: the
+ * message has PCRE2's reason and offset). */
+accel_status tk_pattern_from_json(const cJSON *j, tk_pattern **out, const char *what);
+/* A regex pattern from source text (used for built-in regexes such as GPT-2's). */
+accel_status tk_pattern_regex(const char *src, tk_pattern **out);
+void tk_pattern_free(tk_pattern *p);
+/* tk_find_fn over a tk_pattern (ctx = the pattern). Empty matches are reported; the caller advances past them. */
+accel_status tk_pattern_find(const char *s, size_t len, size_t from, size_t *ms, size_t *me, const void *ctx);
+
+/* Like tk_pretok_split; invert swaps matches and the text between them (HF Split "invert"). */
+accel_status tk_pretok_split_ex(tk_pretok *pt, tk_find_fn fn, const void *ctx, tk_split_behavior behavior, int invert);
+
+/* Appends bytes to b converting invalid UTF-8 as Rust's String::from_utf8_lossy does (one U+FFFD per maximal
+ * invalid subpart). */
+accel_status tk_buf_append_lossy(tk_buf *b, const char *s, size_t n);
+
+/* The GPT-2 byte-level alphabet: byte -> char, and char -> byte (-1 if the char is not in it). */
+uint32_t tk_byte_to_char(unsigned char b);
+int tk_char_to_byte(uint32_t c);
 accel_status tk_postproc_from_json(const cJSON *j, tk_postproc **out);
 accel_status tk_decoder_from_json(const cJSON *j, tk_decoder **out);
 

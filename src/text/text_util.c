@@ -383,6 +383,30 @@ void tk_nstr_orig_span(const tk_nstr *ns, size_t s, size_t e, size_t *os, size_t
     *oe = ns->align[e - 1].end;
 }
 
+accel_status tk_nstr_prepend(tk_nstr *ns, const char *p, size_t plen) {
+    if (!ns->len || !plen) return ACCEL_OK;
+    size_t n = 0;
+    tk_change *ch = malloc((plen + ns->len + 1) * sizeof *ch);
+    if (!ch) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    /* HF prepend: the first prepended char replaces the first char (taking its alignment), the other prepended
+     * chars and the first char itself are inserted after it (so they all share the first char's alignment) */
+    for (size_t i = 0; i < plen;) {
+        uint32_t cp;
+        i += tk_utf8_decode(p + i, plen - i, &cp);
+        ch[n] = (tk_change){cp, n != 0};
+        n++;
+    }
+    for (size_t i = 0; i < ns->len;) {
+        uint32_t cp;
+        size_t k = tk_utf8_decode(ns->s + i, ns->len - i, &cp);
+        ch[n++] = (tk_change){cp, i == 0 ? 1 : 0};
+        i += k;
+    }
+    accel_status st = tk_nstr_transform(ns, ch, n, 0);
+    free(ch);
+    return st;
+}
+
 /* ---- pre-tokenized string ---------------------------------------------------------------------------------------- */
 
 void tk_pretok_free(tk_pretok *pt) {
@@ -430,9 +454,8 @@ static accel_status split_one(const tk_nstr *ns, const piece *pc, size_t np, tk_
     case TK_SPLIT_CONTIGUOUS: {
         size_t i = 0;
         while (i < np && !st) {
-            size_t j = i + 1;
-            if (pc[i].match)
-                while (j < np && pc[j].match) j++;
+            size_t j = i + 1; /* HF merges runs of the same kind (two non-matches can touch when inverted) */
+            while (j < np && pc[j].match == pc[i].match) j++;
             st = push_sub(out, ns, pc[i].s, pc[j - 1].e);
             i = j;
         }
@@ -485,7 +508,7 @@ static accel_status pieces_push(pieces *p, size_t s, size_t e, int m) {
 }
 
 static accel_status pretok_split_generic(tk_pretok *pt, tk_find_fn fn, const void *ctx, tk_char_pred pred,
-                                         tk_split_behavior behavior) {
+                                         tk_split_behavior behavior, int invert) {
     tk_pretok out = {0};
     pieces pc = {0};
     accel_status st = ACCEL_OK;
@@ -522,6 +545,8 @@ static accel_status pretok_split_generic(tk_pretok *pt, tk_find_fn fn, const voi
             }
         }
         if (!st && last < ns->len) st = pieces_push(&pc, last, ns->len, 0);
+        if (invert)
+            for (size_t k = 0; k < pc.n; k++) pc.v[k].match = !pc.v[k].match;
         if (!st && pc.n) st = split_one(ns, pc.v, pc.n, behavior, &out);
         tk_nstr_free(&sp->n);
     }
@@ -538,11 +563,15 @@ static accel_status pretok_split_generic(tk_pretok *pt, tk_find_fn fn, const voi
 }
 
 accel_status tk_pretok_split(tk_pretok *pt, tk_find_fn fn, const void *ctx, tk_split_behavior behavior) {
-    return pretok_split_generic(pt, fn, ctx, NULL, behavior);
+    return pretok_split_generic(pt, fn, ctx, NULL, behavior, 0);
+}
+
+accel_status tk_pretok_split_ex(tk_pretok *pt, tk_find_fn fn, const void *ctx, tk_split_behavior behavior, int invert) {
+    return pretok_split_generic(pt, fn, ctx, NULL, behavior, invert);
 }
 
 accel_status tk_pretok_split_chars(tk_pretok *pt, tk_char_pred pred, tk_split_behavior behavior) {
-    return pretok_split_generic(pt, NULL, NULL, pred, behavior);
+    return pretok_split_generic(pt, NULL, NULL, pred, behavior, 0);
 }
 
 /* ---- JSON helpers ---------------------------------------------------------------------------------------------- */

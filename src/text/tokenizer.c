@@ -61,9 +61,11 @@ accel_status tk_model_from_json(const cJSON *j, tk_model **out) {
         if (cJSON_GetObjectItemCaseSensitive(j, "continuing_subword_prefix") &&
             cJSON_GetObjectItemCaseSensitive(j, "max_input_chars_per_word"))
             return tk_model_wordpiece_from_json(j, out);
+        if (cJSON_GetObjectItemCaseSensitive(j, "merges")) return tk_model_bpe_from_json(j, out);
         return accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: model has no \"type\"");
     }
     if (!strcmp(type, "WordPiece")) return tk_model_wordpiece_from_json(j, out);
+    if (!strcmp(type, "BPE")) return tk_model_bpe_from_json(j, out);
     return accel_set_error(ACCEL_ERR_UNSUPPORTED, "tokenizer.json: model type \"%s\" is not supported", type);
 }
 
@@ -468,13 +470,21 @@ static accel_status encode_one(const accel_tokenizer *tok, const char *text, siz
     }
     if (!st) {
         if (tok->post) {
-            st = tok->post->process(tok->post, &seq, NULL, p->add_special_tokens, &enc->e);
+            st = tok->post->process(tok->post, &seq, NULL, p->add_special_tokens, &enc->e, tok);
         } else {
             enc->e = seq;
             memset(&seq, 0, sizeof seq);
         }
     }
     tk_enc_free(&seq);
+    /* Offset trimming (ByteLevel/RoBERTa trim_offsets) counts chars of byte-level tokens as bytes and can end inside
+     * a multi-byte char; HF's Python binding floors such offsets to the char that holds them: do the same. */
+    if (!st && text)
+        for (size_t i = 0; i < 2 * enc->e.n; i++) {
+            size_t o = enc->e.offsets[i];
+            while (o > 0 && o < len && ((unsigned char)text[o] & 0xC0) == 0x80) o--;
+            enc->e.offsets[i] = o;
+        }
     if (!st && p->padding == 2) st = pad_enc(&enc->e, pad_target(p->pad_length, p), p);
     if (st) {
         accel_encoding_free(enc);

@@ -12,12 +12,21 @@
  *    `tokenizers` reports the same spans in characters. Special tokens added by the post-processor and padding
  *    have offsets (0, 0), as in HF.
  *
- * Supported today (parity-tested against HF on the real all-MiniLM-L6-v2 tokenizer: the ones marked *):
- * model WordPiece*; normalizers BertNormalizer*, Lowercase, StripAccents, NFD, NFKD, Strip, Prepend, Sequence;
- * pre-tokenizers BertPreTokenizer*, Whitespace, WhitespaceSplit, Punctuation, Digits, Sequence; post-processors
- * TemplateProcessing*, BertProcessing; decoders WordPiece*, Fuse, Sequence; added tokens* (lstrip, rstrip,
- * single_word; normalized added tokens are matched as written, without normalizing their content first).
- * Single sequences only (no pair input yet). Anything else in a tokenizer.json makes accel_tokenizer_load fail
+ * Supported today (parity-tested against HF, ids + offsets + decode, on the real all-MiniLM-L6-v2, LLaMA, Mistral
+ * and Qwen2 fixture tokenizers and on small tokenizers trained by python/reference/tokenizer_expectations.py):
+ * models WordPiece, BPE (merges as "a b" or ["a", "b"], byte-level, byte_fallback, unk and fuse_unk,
+ * ignore_merges, continuing_subword_prefix, end_of_word_suffix; dropout must be null/0, else UNSUPPORTED);
+ * normalizers BertNormalizer, Lowercase, StripAccents, NFD, NFKD, NFC, NFKC, Strip, Prepend, Replace (string or
+ * regex), Sequence; pre-tokenizers BertPreTokenizer, Whitespace, WhitespaceSplit, Punctuation, Digits, ByteLevel
+ * (add_prefix_space, use_regex with GPT-2's regex), Split (string or regex, every behaviour, invert), Metaspace
+ * (prepend_scheme first/always/never, split), Sequence; post-processors TemplateProcessing, BertProcessing,
+ * RobertaProcessing, ByteLevel (trim_offsets), Sequence; decoders WordPiece, ByteLevel, Metaspace, ByteFallback,
+ * Fuse, Strip, Replace, Sequence; added tokens (lstrip, rstrip, single_word; normalized added tokens are matched
+ * as written, without normalizing their content first). Regexes run on PCRE2 (UTF + UCP) where HF uses
+ * Oniguruma: the GPT-2 and Qwen2 patterns are parity-tested, other patterns may differ in corner cases.
+ * Offsets trimmed by ByteLevel/RoBERTa trim_offsets that would end inside a multi-byte char are floored to that
+ * char's start, as HF's Python binding reports them. Single sequences only (no pair input yet). Anything else in a
+ * tokenizer.json makes accel_tokenizer_load fail
  * with ACCEL_ERR_UNSUPPORTED naming the component. */
 #ifndef ACCEL_TEXT_TOKENIZER_H
 #define ACCEL_TEXT_TOKENIZER_H

@@ -1,24 +1,27 @@
 /* Tokenizer tests: exact parity with HF tokenizers on the real all-MiniLM-L6-v2 tokenizer (fixtures written by
  * python/reference/tokenizer_expectations.py), batch padding/truncation, invalid UTF-8, malformed tokenizer.json.
  * Benchmark mode (not a ctest): test_tokenizer --bench <tokenizer.json> <text file> [repeats]
- * prints single-thread tokens/s and MB/s (compare with python/reference/bench_tokenizers.py in the same run). */
+ * prints single-thread tokens/s and MB/s (compare with python/reference/bench_tokenizers.py in the same run).
+ * test_tokenizer --ids <tokenizer.json> <text file> prints the ids of each line (diff with bench_tokenizers.py --ids). */
 #include "test.h"
 #include "text/tokenizer.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* __FILE__ is .../tests/unit/test_tokenizer.c: fixtures are .../tests/fixtures/tokenizer/minilm/<name> */
-static const char *fix(const char *name) {
+/* __FILE__ is .../tests/unit/test_tokenizer.c: fixtures are .../tests/fixtures/tokenizer/<dir>/<name> */
+static const char *fixd(const char *dir, const char *name) {
     static char buf[4096];
     const char *file = __FILE__;
     const char *cut = strstr(file, "unit/test_tokenizer.c");
     size_t keep = cut ? (size_t)(cut - file) : 0;
-    snprintf(buf, sizeof buf, "%.*sfixtures/tokenizer/minilm/%s", (int)keep, file, name);
+    snprintf(buf, sizeof buf, "%.*sfixtures/tokenizer/%s/%s", (int)keep, file, dir, name);
     return buf;
 }
+static const char *fix(const char *name) { return fixd("minilm", name); }
 #define FIX_TOKENIZER fix("tokenizer.json")
 
 static char *read_file(const char *path, size_t *len) {
@@ -116,10 +119,21 @@ static void dump(const char *what, const char *text, size_t tlen) {
     fprintf(stderr, "    %s mismatch for line: \"%.*s\"\n", what, (int)(tlen > 120 ? 120 : tlen), text);
 }
 
-static void test_minilm_parity(void) {
-    accel_tokenizer *tok = load_minilm();
+static accel_tokenizer *load_fixture(const char *dir) {
+    accel_tokenizer *tok = NULL;
+    accel_status st = accel_tokenizer_load(fixd(dir, "tokenizer.json"), &tok);
+    CHECK(st == ACCEL_OK);
+    return tok;
+}
+
+static size_t check_records(accel_tokenizer *tok, const line_rec *r, size_t nr, size_t i, size_t *lines_out,
+                            size_t *bad_out);
+
+/* every corpus line: ids and offsets with and without special tokens, special mask, decode both ways */
+static void check_parity(const char *dir) {
+    accel_tokenizer *tok = load_fixture(dir);
     size_t len;
-    char *buf = read_file(fix("expected.txt"), &len);
+    char *buf = read_file(fixd(dir, "expected.txt"), &len);
     CHECK(buf != NULL);
     if (!tok || !buf) {
         free(buf);
@@ -128,11 +142,24 @@ static void test_minilm_parity(void) {
     }
     line_rec *r;
     size_t nr = split_lines(buf, &r);
+    size_t lines = 0, bad = 0;
+    check_records(tok, r, nr, 0, &lines, &bad);
+    printf("  %s parity: %zu lines, %zu mismatched\n", dir, lines, bad);
+    CHECK(lines >= 300);
+    CHECK_INT_EQ(bad, 0);
+    free(r);
+    free(buf);
+    accel_tokenizer_free(tok);
+}
+
+/* Records (9 lines each, X I M O N Q D E S) from r[i] until a line that is not X; returns the index after them. */
+static size_t check_records(accel_tokenizer *tok, const line_rec *r, size_t nr, size_t i, size_t *lines_out,
+                            size_t *bad_out) {
     static long long v[1 << 16];
     size_t lines = 0, bad = 0;
     accel_encode_params with = accel_encode_default_params(), without = with;
     without.add_special_tokens = 0;
-    for (size_t i = 0; i + 7 < nr && r[i].tag == 'X'; i += 8) {
+    for (; i + 8 < nr && r[i].tag == 'X'; i += 9) {
         size_t tlen;
         char *text = unhex(r[i].val, &tlen);
         accel_encoding *a = NULL, *b = NULL;
@@ -168,6 +195,23 @@ static void test_minilm_parity(void) {
                 free(got);
                 free(exp);
             }
+            /* every other id of the encoding without special tokens */
+            {
+                size_t elen, nb = accel_encoding_len(b), k = 0;
+                int32_t *half = malloc((nb + 1) * sizeof *half);
+                for (size_t q = 0; q < nb; q += 2) half[k++] = accel_encoding_ids(b)[q];
+                char *exp = unhex(r[i + 8].val, &elen);
+                char *got = NULL;
+                size_t glen = 0;
+                if (r[i + 8].tag != 'S' || accel_tokenizer_decode(tok, half, k, 0, &got, &glen) != ACCEL_OK || glen != elen ||
+                    memcmp(got, exp, elen)) {
+                    good = 0;
+                    dump("decode(every other id)", text, tlen);
+                }
+                free(got);
+                free(exp);
+                free(half);
+            }
             if (!good) bad++;
         }
         lines++;
@@ -175,18 +219,45 @@ static void test_minilm_parity(void) {
         accel_encoding_free(b);
         free(text);
     }
-    printf("  parity: %zu lines, %zu mismatched\n", lines, bad);
-    CHECK(lines >= 300);
+    *lines_out += lines;
+    *bad_out += bad;
+    return i;
+}
+
+/* tiny tokenizers for component options (Metaspace schemes, ByteLevel options, every Split behaviour and invert,
+ * Replace/Strip decoders...): "K <hex json>" then records */
+static void test_component_cases(void) {
+    size_t len;
+    char *buf = read_file(fixd("cases", "expected.txt"), &len);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    line_rec *r;
+    size_t nr = split_lines(buf, &r), i = 0, ncases = 0, lines = 0, bad = 0;
+    while (i < nr && r[i].tag == 'K') {
+        size_t jl;
+        char *js = unhex(r[i].val, &jl);
+        accel_tokenizer *tok = NULL;
+        CHECK(accel_tokenizer_load_json(js, jl, &tok) == ACCEL_OK);
+        size_t b0 = bad;
+        if (tok) i = check_records(tok, r, nr, i + 1, &lines, &bad);
+        else i++;
+        if (bad != b0) fprintf(stderr, "    case %zu: %.200s\n", ncases, js);
+        ncases++;
+        free(js);
+        accel_tokenizer_free(tok);
+    }
+    printf("  component cases: %zu tokenizers, %zu lines, %zu mismatched\n", ncases, lines, bad);
+    CHECK(ncases >= 19);
     CHECK_INT_EQ(bad, 0);
     free(r);
     free(buf);
-    accel_tokenizer_free(tok);
 }
 
-static void test_minilm_batch(void) {
-    accel_tokenizer *tok = load_minilm();
+/* a batch with padding to the longest and truncation */
+static void check_batch(const char *dir) {
+    accel_tokenizer *tok = load_fixture(dir);
     size_t len;
-    char *buf = read_file(fix("expected.txt"), &len);
+    char *buf = read_file(fixd(dir, "expected.txt"), &len);
     CHECK(buf != NULL);
     if (!tok || !buf) {
         free(buf);
@@ -237,6 +308,21 @@ static void test_minilm_batch(void) {
     free(buf);
     accel_tokenizer_free(tok);
 }
+
+static void test_minilm_parity(void) { check_parity("minilm"); }
+static void test_minilm_batch(void) { check_batch("minilm"); }
+static void test_llama_parity(void) { check_parity("llama"); }
+static void test_llama_batch(void) { check_batch("llama"); }
+static void test_mistral_parity(void) { check_parity("mistral"); }
+static void test_mistral_batch(void) { check_batch("mistral"); }
+static void test_qwen2_parity(void) { check_parity("qwen2"); }
+static void test_qwen2_batch(void) { check_batch("qwen2"); }
+static void test_gpt2_parity(void) { check_parity("gpt2"); }
+static void test_gpt2_batch(void) { check_batch("gpt2"); }
+static void test_metaspace_parity(void) { check_parity("metaspace"); }
+static void test_metaspace_batch(void) { check_batch("metaspace"); }
+static void test_split_parity(void) { check_parity("split"); }
+static void test_split_batch(void) { check_batch("split"); }
 
 static void test_file_params_and_vocab(void) {
     accel_tokenizer *tok = load_minilm();
@@ -396,6 +482,139 @@ static void test_malformed(void) {
     accel_encoding_free(NULL);
 }
 
+static void test_bpe_malformed(void) {
+    accel_tokenizer *t;
+    char j[2048];
+    const char *vocab = "\"vocab\":{\"a\":0,\"b\":1,\"ab\":2,\"c\":3,\"<unk>\":4}";
+    /* a minimal BPE: "a b" merges, c stays, d is unknown (unk, fused) */
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"BPE\",%s,\"merges\":[\"a b\"],\"unk_token\":\"<unk>\",\"fuse_unk\":true}}", vocab);
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "abcddab", 7, NULL, &e) == ACCEL_OK);
+        CHECK_INT_EQ(accel_encoding_len(e), 4); /* ab c <unk>(dd) ab */
+        if (e && accel_encoding_len(e) == 4) {
+            CHECK_INT_EQ(accel_encoding_ids(e)[0], 2);
+            CHECK_INT_EQ(accel_encoding_ids(e)[2], 4);
+            CHECK_INT_EQ(accel_encoding_offsets(e)[4], 3);
+            CHECK_INT_EQ(accel_encoding_offsets(e)[5], 5);
+        }
+        accel_encoding_free(e);
+    }
+    accel_tokenizer_free(t);
+    /* the pair form of merges works the same */
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"BPE\",%s,\"merges\":[[\"a\",\"b\"]]}}", vocab);
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    accel_tokenizer_free(t);
+    static const char *const bad_merges[] = {"[\"a\"]", "[\"a b c\"]", "[\"a x\"]", "[\"c a\"]", "[[\"a\"]]", "[7]", "{}"};
+    for (size_t k = 0; k < sizeof bad_merges / sizeof *bad_merges; k++) {
+        snprintf(j, sizeof j, "{\"model\":{\"type\":\"BPE\",%s,\"merges\":%s}}", vocab, bad_merges[k]);
+        CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT && t == NULL);
+    }
+    /* dropout: 0/null fine, > 0 unsupported, wrong type malformed */
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"BPE\",%s,\"merges\":[],\"dropout\":0.0}}", vocab);
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    accel_tokenizer_free(t);
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"BPE\",%s,\"merges\":[],\"dropout\":0.1}}", vocab);
+    CHECK(load_str(j, &t) == ACCEL_ERR_UNSUPPORTED && strstr(accel_last_error(), "dropout"));
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"BPE\",%s,\"merges\":[],\"dropout\":\"x\"}}", vocab);
+    CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+    /* unk token not in the vocab: loads, an unknown char fails cleanly */
+    CHECK(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"unk_token\":\"<nope>\"}}", &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "az", 2, NULL, &e) == ACCEL_ERR_MODEL_FORMAT && e == NULL);
+    }
+    accel_tokenizer_free(t);
+    /* no unk token: unknown chars are dropped (HF) */
+    CHECK(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "zaz", 3, NULL, &e) == ACCEL_OK);
+        CHECK_INT_EQ(accel_encoding_len(e), 1);
+        accel_encoding_free(e);
+    }
+    accel_tokenizer_free(t);
+    /* components */
+    const char *m = "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}";
+    static const char *const bad_parts[] = {
+        "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"}",
+        "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"}}",
+        "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":\"a\",\"behavior\":\"Isolated\"}",
+        "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"},\"behavior\":\"Sideways\"}",
+        "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}",
+        "\"pre_tokenizer\":{\"type\":\"Metaspace\",\"prepend_scheme\":\"sometimes\"}",
+        "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":1}",
+        "\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"String\":\"a\"}}",
+        "\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"[\"},\"content\":\"b\"}",
+        "\"decoder\":{\"type\":\"Strip\",\"start\":1}",
+        "\"decoder\":{\"type\":\"Replace\",\"pattern\":{},\"content\":\"b\"}",
+        "\"post_processor\":{\"type\":\"Sequence\",\"processors\":{}}",
+        "\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\"],\"cls\":[\"<s>\",0]}",
+    };
+    for (size_t k = 0; k < sizeof bad_parts / sizeof *bad_parts; k++) {
+        snprintf(j, sizeof j, "{%s,%s}", m, bad_parts[k]);
+        accel_status st = load_str(j, &t);
+        if (st != ACCEL_ERR_MODEL_FORMAT) fprintf(stderr, "    accepted: %s\n", bad_parts[k]);
+        CHECK(st == ACCEL_ERR_MODEL_FORMAT && t == NULL);
+    }
+    snprintf(j, sizeof j, "{%s,\"post_processor\":{\"type\":\"Sequence\",\"processors\":[{\"type\":\"Nope\"}]}}", m);
+    CHECK(load_str(j, &t) == ACCEL_ERR_UNSUPPORTED && strstr(accel_last_error(), "Nope"));
+}
+
+typedef struct thr_arg {
+    const accel_tokenizer *tok;
+    const char *text;
+    size_t len;
+    size_t n;
+    int32_t ids[4096];
+    accel_status st;
+} thr_arg;
+
+static void *thr_encode(void *p) {
+    thr_arg *a = p;
+    accel_encode_params q = accel_encode_default_params();
+    q.add_special_tokens = 0;
+    for (int rep = 0; rep < 20; rep++) {
+        accel_encoding *e = NULL;
+        a->st = accel_tokenizer_encode(a->tok, a->text, a->len, &q, &e);
+        if (a->st) return NULL;
+        a->n = accel_encoding_len(e) < 4096 ? accel_encoding_len(e) : 4096;
+        memcpy(a->ids, accel_encoding_ids(e), a->n * sizeof *a->ids);
+        accel_encoding_free(e);
+    }
+    return NULL;
+}
+
+/* one tokenizer (with its BPE word cache) shared by several threads gives the same ids as one thread */
+static void test_bpe_threads(void) {
+    accel_tokenizer *tok = load_fixture("qwen2");
+    size_t len;
+    char *text = read_file(fixd("", "corpus.txt"), &len);
+    CHECK(text != NULL);
+    if (!tok || !text) {
+        free(text);
+        accel_tokenizer_free(tok);
+        return;
+    }
+    if (len > 6000) len = 6000;
+    while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80) len--;
+    static thr_arg args[4];
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) {
+        args[k] = (thr_arg){.tok = tok, .text = text, .len = len};
+        CHECK(pthread_create(&th[k], NULL, thr_encode, &args[k]) == 0);
+    }
+    for (int k = 0; k < 4; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 4; k++) {
+        CHECK(args[k].st == ACCEL_OK);
+        CHECK(args[k].n == args[0].n && args[k].n > 100);
+        CHECK(!memcmp(args[k].ids, args[0].ids, args[0].n * sizeof(int32_t)));
+    }
+    free(text);
+    accel_tokenizer_free(tok);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -448,10 +667,57 @@ static int bench(const char *tjson, const char *textfile, int repeats) {
     return 0;
 }
 
+/* --ids: one line of ids per text line (no special tokens), to diff against HF on any text */
+static int dump_ids(const char *tjson, const char *textfile) {
+    accel_tokenizer *tok = NULL;
+    size_t len;
+    char *buf = read_file(textfile, &len);
+    if (accel_tokenizer_load(tjson, &tok) != ACCEL_OK || !buf) {
+        fprintf(stderr, "load: %s\n", accel_last_error());
+        free(buf);
+        accel_tokenizer_free(tok);
+        return 1;
+    }
+    accel_encode_params p = accel_encode_default_params();
+    p.add_special_tokens = 0;
+    for (size_t i = 0; i < len;) {
+        const char *e = memchr(buf + i, '\n', len - i);
+        size_t l = e ? (size_t)(e - (buf + i)) : len - i;
+        accel_encoding *enc;
+        if (accel_tokenizer_encode(tok, buf + i, l, &p, &enc) != ACCEL_OK) {
+            fprintf(stderr, "encode: %s\n", accel_last_error());
+            break;
+        }
+        for (size_t k = 0; k < accel_encoding_len(enc); k++) printf(k ? " %d" : "%d", accel_encoding_ids(enc)[k]);
+        printf("\n");
+        accel_encoding_free(enc);
+        i += l + 1;
+    }
+    free(buf);
+    accel_tokenizer_free(tok);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--bench")) return bench(argv[2], argv[3], argc >= 5 ? atoi(argv[4]) : 5);
+    if (argc >= 4 && !strcmp(argv[1], "--ids")) return dump_ids(argv[2], argv[3]);
     RUN(test_minilm_parity);
     RUN(test_minilm_batch);
+    RUN(test_llama_parity);
+    RUN(test_llama_batch);
+    RUN(test_mistral_parity);
+    RUN(test_mistral_batch);
+    RUN(test_qwen2_parity);
+    RUN(test_qwen2_batch);
+    RUN(test_gpt2_parity);
+    RUN(test_gpt2_batch);
+    RUN(test_metaspace_parity);
+    RUN(test_metaspace_batch);
+    RUN(test_split_parity);
+    RUN(test_split_batch);
+    RUN(test_component_cases);
+    RUN(test_bpe_malformed);
+    RUN(test_bpe_threads);
     RUN(test_file_params_and_vocab);
     RUN(test_invalid_utf8);
     RUN(test_malformed);
