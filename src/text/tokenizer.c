@@ -66,6 +66,7 @@ accel_status tk_model_from_json(const cJSON *j, tk_model **out) {
     }
     if (!strcmp(type, "WordPiece")) return tk_model_wordpiece_from_json(j, out);
     if (!strcmp(type, "BPE")) return tk_model_bpe_from_json(j, out);
+    if (!strcmp(type, "Unigram")) return tk_model_unigram_from_json(j, out);
     return accel_set_error(ACCEL_ERR_UNSUPPORTED, "tokenizer.json: model type \"%s\" is not supported", type);
 }
 

@@ -13,10 +13,11 @@
  *    have offsets (0, 0), as in HF.
  *
  * Supported today (parity-tested against HF, ids + offsets + decode, on the real all-MiniLM-L6-v2, LLaMA, Mistral
- * and Qwen2 fixture tokenizers and on small tokenizers trained by python/reference/tokenizer_expectations.py):
+ * Qwen2 and T5 fixture tokenizers and on small tokenizers trained by python/reference/tokenizer_expectations.py):
  * models WordPiece, BPE (merges as "a b" or ["a", "b"], byte-level, byte_fallback, unk and fuse_unk,
- * ignore_merges, continuing_subword_prefix, end_of_word_suffix; dropout must be null/0, else UNSUPPORTED);
- * normalizers BertNormalizer, Lowercase, StripAccents, NFD, NFKD, NFC, NFKC, Strip, Prepend, Replace (string or
+ * ignore_merges, continuing_subword_prefix, end_of_word_suffix; dropout must be null/0, else UNSUPPORTED),
+ * Unigram (Viterbi, unknown runs fused into one unk, unk_id or null, byte_fallback);
+ * normalizers Precompiled (SentencePiece precompiled_charsmap, e.g. nmt_nfkc), BertNormalizer, Lowercase, StripAccents, NFD, NFKD, NFC, NFKC, Strip, Prepend, Replace (string or
  * regex), Sequence; pre-tokenizers BertPreTokenizer, Whitespace, WhitespaceSplit, Punctuation, Digits, ByteLevel
  * (add_prefix_space, use_regex with GPT-2's regex), Split (string or regex, every behaviour, invert), Metaspace
  * (prepend_scheme first/always/never, split), Sequence; post-processors TemplateProcessing, BertProcessing,

@@ -1,4 +1,5 @@
-/* Tokenizer tests: exact parity with HF tokenizers on the real all-MiniLM-L6-v2 tokenizer (fixtures written by
+/* Tokenizer tests: exact parity with HF tokenizers on the real all-MiniLM-L6-v2 tokenizer, the BPE and T5 (Unigram)
+ * fixture tokenizers (fixtures written by
  * python/reference/tokenizer_expectations.py), batch padding/truncation, invalid UTF-8, malformed tokenizer.json.
  * Benchmark mode (not a ctest): test_tokenizer --bench <tokenizer.json> <text file> [repeats]
  * prints single-thread tokens/s and MB/s (compare with python/reference/bench_tokenizers.py in the same run).
@@ -323,6 +324,10 @@ static void test_metaspace_parity(void) { check_parity("metaspace"); }
 static void test_metaspace_batch(void) { check_batch("metaspace"); }
 static void test_split_parity(void) { check_parity("split"); }
 static void test_split_batch(void) { check_batch("split"); }
+static void test_t5_parity(void) { check_parity("t5"); }
+static void test_t5_batch(void) { check_batch("t5"); }
+static void test_t5bf_parity(void) { check_parity("t5bf"); }
+static void test_t5bf_batch(void) { check_batch("t5bf"); }
 
 static void test_file_params_and_vocab(void) {
     accel_tokenizer *tok = load_minilm();
@@ -396,6 +401,87 @@ static void test_invalid_utf8(void) {
 static accel_status load_str(const char *json, accel_tokenizer **t) {
     *t = NULL;
     return accel_tokenizer_load_json(json, strlen(json), t);
+}
+
+/* A hand-made Unigram: Viterbi choice, fused unknown runs, offsets (expected values from HF tokenizers 0.23.3:
+ * Tokenizer.from_str of the same JSON), and malformed Unigram / Precompiled sections. */
+static void test_unigram_small(void) {
+    const char *voc = "\"vocab\":[[\"<unk>\",0.0],[\"a\",-1.0],[\"b\",-1.0],[\"ab\",-2.0],[\"xy\",-1.0],[\"c\",-5]]";
+    char j[2048];
+    accel_tokenizer *t = NULL;
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,%s,\"byte_fallback\":false}}", voc);
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    static const struct {
+        const char *text;
+        int n;
+        int ids[4];
+        size_t off[8];
+    } cases[] = {
+        {"ab", 1, {3}, {0, 2}},
+        {"abxyc", 3, {3, 4, 5}, {0, 2, 2, 4, 4, 5}},
+        {"xxyy", 3, {0, 4, 0}, {0, 1, 1, 3, 3, 4}},
+        {"qqab", 2, {0, 3}, {0, 2, 2, 4}},
+        {"x", 1, {0}, {0, 1}},
+    };
+    for (size_t c = 0; t && c < sizeof cases / sizeof cases[0]; c++) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, cases[c].text, strlen(cases[c].text), NULL, &e) == ACCEL_OK);
+        if (!e) continue;
+        CHECK_INT_EQ(accel_encoding_len(e), cases[c].n);
+        if ((int)accel_encoding_len(e) == cases[c].n)
+            for (int k = 0; k < cases[c].n; k++) {
+                CHECK_INT_EQ(accel_encoding_ids(e)[k], cases[c].ids[k]);
+                CHECK_INT_EQ(accel_encoding_offsets(e)[2 * k], cases[c].off[2 * k]);
+                CHECK_INT_EQ(accel_encoding_offsets(e)[2 * k + 1], cases[c].off[2 * k + 1]);
+            }
+        accel_encoding_free(e);
+    }
+    accel_tokenizer_free(t);
+    /* no unk_id: loads, but an unknown char is an error (HF: "unk_id is missing") */
+    snprintf(j, sizeof j, "{\"model\":{\"type\":\"Unigram\",\"unk_id\":null,%s}}", voc);
+    t = NULL;
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "ab", 2, NULL, &e) == ACCEL_OK);
+        accel_encoding_free(e);
+        e = NULL;
+        CHECK(accel_tokenizer_encode(t, "zz", 2, NULL, &e) == ACCEL_ERR_MODEL_FORMAT && e == NULL);
+        CHECK(strstr(accel_last_error(), "unk") != NULL);
+    }
+    accel_tokenizer_free(t);
+    /* malformed Unigram sections */
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":9,\"vocab\":[[\"a\",0]]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"a\"]]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"a\",\"x\"]]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[1,0]]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":-1,\"vocab\":[[\"a\",0]]}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":{\"a\":0}}}", &t) == ACCEL_ERR_MODEL_FORMAT);
+    CHECK(load_str("{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"byte_fallback\":1,\"vocab\":[[\"a\",0]]}}", &t) ==
+          ACCEL_ERR_MODEL_FORMAT);
+    CHECK(t == NULL);
+    /* malformed Precompiled normalizers: not base64, empty (HF rejects it too), trie larger than the data, missing */
+    static const char *maps[] = {"\"\"", "\"!!!!\"", "\"AAAA\"", "\"QUJD\"", "\"/////w==\"", "\"CAAAAP////8=\"", "7", "null"};
+    for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++) {
+        snprintf(j, sizeof j,
+                 "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,%s},\"normalizer\":{\"type\":\"Precompiled\","
+                 "\"precompiled_charsmap\":%s}}", voc, maps[m]);
+        CHECK(load_str(j, &t) == ACCEL_ERR_MODEL_FORMAT);
+        CHECK(t == NULL);
+    }
+    /* a corrupt trie (offsets pointing outside the array) loads and never reads out of bounds */
+    snprintf(j, sizeof j,
+             "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,%s},\"normalizer\":{\"type\":\"Precompiled\","
+             "\"precompiled_charsmap\":\"CAAAAP//////////eAA=\"}}", voc);
+    CHECK(load_str(j, &t) == ACCEL_OK);
+    if (t) {
+        accel_encoding *e = NULL;
+        CHECK(accel_tokenizer_encode(t, "abxy\xc3\xa9", 6, NULL, &e) == ACCEL_OK);
+        if (e) CHECK_INT_EQ(accel_encoding_len(e), 3);
+        accel_encoding_free(e);
+    }
+    accel_tokenizer_free(t);
 }
 
 static void test_malformed(void) {
@@ -715,11 +801,16 @@ int main(int argc, char **argv) {
     RUN(test_metaspace_batch);
     RUN(test_split_parity);
     RUN(test_split_batch);
+    RUN(test_t5_parity);
+    RUN(test_t5_batch);
+    RUN(test_t5bf_parity);
+    RUN(test_t5bf_batch);
     RUN(test_component_cases);
     RUN(test_bpe_malformed);
     RUN(test_bpe_threads);
     RUN(test_file_params_and_vocab);
     RUN(test_invalid_utf8);
     RUN(test_malformed);
+    RUN(test_unigram_small);
     return test_summary();
 }
