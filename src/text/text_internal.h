@@ -160,10 +160,18 @@ struct tk_model {
 typedef struct tk_enc {
     int32_t *ids, *type_ids, *attn, *special;
     size_t *offsets; /* 2 per token */
+    /* per token: 0, or for an added token whose matched text (HF's token value: content plus the whitespace that
+     * lstrip/rstrip took) is not its content, TK_WS_VALUE | leading | trailing << 15: the bytes of the leading and
+     * trailing whitespace/'Ġ' chars of that text that byte-level offset trimming cuts (capped at 0x7fff) */
+    uint32_t *ws;
     size_t n, cap;
     size_t n_overflow;
 } tk_enc;
 accel_status tk_enc_push(tk_enc *e, int32_t id, int32_t type_id, int special, size_t os, size_t oe);
+#define TK_WS_VALUE 0x80000000u
+/* Leading and trailing chars of s that are whitespace or U+0120 ('Ġ'), as HF byte_level::process_offsets counts
+ * them (an all-space string counts fully both ways). */
+void tk_count_trim_ws(const char *s, size_t len, size_t *lead, size_t *trail);
 void tk_enc_free(tk_enc *e);
 
 /* Ids can come from either the model or added tokens: lookup through the tokenizer. */

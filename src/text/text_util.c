@@ -199,12 +199,13 @@ accel_status tk_toklist_push(tk_toklist *l, int32_t id, size_t start, size_t end
 accel_status tk_enc_push(tk_enc *e, int32_t id, int32_t type_id, int special, size_t os, size_t oe) {
     if (e->n + 1 > e->cap) {
         size_t cap = e->cap, need = e->n + 1;
-        size_t c1 = cap, c2 = cap, c3 = cap, c4 = cap, c5 = cap;
+        size_t c1 = cap, c2 = cap, c3 = cap, c4 = cap, c5 = cap, c6 = cap;
         accel_status st = tk_grow((void **)&e->ids, &c1, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->type_ids, &c2, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->attn, &c3, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->special, &c4, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->offsets, &c5, need, 2 * sizeof(size_t));
+        if (!st) st = tk_grow((void **)&e->ws, &c6, need, sizeof(uint32_t));
         if (st) return st;
         e->cap = c1;
     }
@@ -214,6 +215,7 @@ accel_status tk_enc_push(tk_enc *e, int32_t id, int32_t type_id, int special, si
     e->special[e->n] = special;
     e->offsets[2 * e->n] = os;
     e->offsets[2 * e->n + 1] = oe;
+    e->ws[e->n] = 0;
     e->n++;
     return ACCEL_OK;
 }
@@ -224,6 +226,7 @@ void tk_enc_free(tk_enc *e) {
     free(e->attn);
     free(e->special);
     free(e->offsets);
+    free(e->ws);
     memset(e, 0, sizeof *e);
 }
 
@@ -605,4 +608,27 @@ accel_status tk_json_str(const cJSON *o, const char *key, const char **out, cons
 const char *tk_json_type(const cJSON *o) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
+void tk_count_trim_ws(const char *s, size_t len, size_t *lead, size_t *trail) {
+    size_t l = 0, t = 0;
+    int all_space_prefix = 1;
+    for (size_t k = 0; k < len;) {
+        uint32_t cp;
+        k += tk_utf8_decode(s + k, len - k, &cp);
+        int sp = cp == 0x120 || tk_is_whitespace_rust(cp);
+        if (all_space_prefix && sp) l++;
+        else all_space_prefix = 0;
+    }
+    for (size_t k = len; k > 0;) {
+        size_t b = k - 1;
+        while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
+        uint32_t cp;
+        tk_utf8_decode(s + b, k - b, &cp);
+        if (!(cp == 0x120 || tk_is_whitespace_rust(cp))) break;
+        t++;
+        k = b;
+    }
+    *lead = l;
+    *trail = t;
 }

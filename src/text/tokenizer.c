@@ -263,11 +263,11 @@ static int find_added(const accel_tokenizer *tok, int norm, const char *s, size_
                     size_t b = i - 1;
                     while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
                     tk_utf8_decode(s + b, len - b, &cp);
-                    if (tk_is_word_char(cp) && cp != '_') continue;
+                    if (tk_is_word_char(cp)) continue;
                 }
                 if (i + a->len < len) {
                     tk_utf8_decode(s + i + a->len, len - i - a->len, &cp);
-                    if (tk_is_word_char(cp) && cp != '_') continue;
+                    if (tk_is_word_char(cp)) continue;
                 }
             }
             if (!best || a->len > best->len) best = a;
@@ -395,6 +395,25 @@ static accel_status encode_sequence(const accel_tokenizer *tok, const char *text
             size_t os, oe;
             tk_nstr_orig_span(&sp->n, tv[k].start, tv[k].end, &os, &oe);
             st = tk_enc_push(enc, tv[k].id, 0, 0, os, oe);
+            if (!st && sp->is_added) { /* HF's token value is the matched text (lstrip/rstrip whitespace included) */
+                size_t lead, trail;
+                tk_count_trim_ws(sp->n.s, sp->n.len, &lead, &trail);
+                /* as bytes: HF trims chars of the value from byte offsets, which the Python API reports as whole
+                 * chars (a multi-byte space such as U+3000 is cut entirely); the reference is that char view */
+                size_t lb = 0, tb = sp->n.len;
+                for (size_t c = 0; c < lead && lb < sp->n.len; c++) {
+                    uint32_t cp;
+                    lb += tk_utf8_decode(sp->n.s + lb, sp->n.len - lb, &cp);
+                }
+                for (size_t c = 0; c < trail && tb > 0; c++) {
+                    tb--;
+                    while (tb > 0 && ((unsigned char)sp->n.s[tb] & 0xC0) == 0x80) tb--;
+                }
+                lead = lb;
+                trail = sp->n.len - tb;
+                enc->ws[enc->n - 1] = TK_WS_VALUE | (uint32_t)(lead < 0x7fff ? lead : 0x7fff) |
+                                      (uint32_t)(trail < 0x7fff ? trail : 0x7fff) << 15;
+            }
         }
     }
     free(tl.v);
@@ -412,6 +431,7 @@ static void truncate_enc(tk_enc *e, size_t keep, int left) {
         memmove(e->attn, e->attn + drop, keep * sizeof *e->attn);
         memmove(e->special, e->special + drop, keep * sizeof *e->special);
         memmove(e->offsets, e->offsets + 2 * drop, 2 * keep * sizeof *e->offsets);
+        memmove(e->ws, e->ws + drop, keep * sizeof *e->ws);
     }
     e->n = keep;
 }
@@ -430,6 +450,7 @@ static accel_status pad_enc(tk_enc *e, size_t target, const accel_encode_params 
             e->type_ids[i + add] = e->type_ids[i];
             e->attn[i + add] = e->attn[i];
             e->special[i + add] = e->special[i];
+            e->ws[i + add] = e->ws[i];
             e->offsets[2 * (i + add)] = e->offsets[2 * i];
             e->offsets[2 * (i + add) + 1] = e->offsets[2 * i + 1];
         }
@@ -438,6 +459,7 @@ static accel_status pad_enc(tk_enc *e, size_t target, const accel_encode_params 
             e->type_ids[i] = p->pad_type_id;
             e->attn[i] = 0;
             e->special[i] = 1;
+            e->ws[i] = 0;
             e->offsets[2 * i] = e->offsets[2 * i + 1] = 0;
         }
     }

@@ -227,9 +227,9 @@ static size_t check_records(accel_tokenizer *tok, const line_rec *r, size_t nr, 
 
 /* tiny tokenizers for component options (Metaspace schemes, ByteLevel options, every Split behaviour and invert,
  * Replace/Strip decoders...): "K <hex json>" then records */
-static void test_component_cases(void) {
+static void check_cases(const char *dir, size_t min_cases) {
     size_t len;
-    char *buf = read_file(fixd("cases", "expected.txt"), &len);
+    char *buf = read_file(fixd(dir, "expected.txt"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     line_rec *r;
@@ -247,11 +247,76 @@ static void test_component_cases(void) {
         free(js);
         accel_tokenizer_free(tok);
     }
-    printf("  component cases: %zu tokenizers, %zu lines, %zu mismatched\n", ncases, lines, bad);
-    CHECK(ncases >= 19);
+    printf("  %s cases: %zu tokenizers, %zu lines, %zu mismatched\n", dir, ncases, lines, bad);
+    CHECK(ncases >= min_cases);
     CHECK_INT_EQ(bad, 0);
     free(r);
     free(buf);
+}
+
+static void test_component_cases(void) { check_cases("cases", 19); }
+/* added-token flags: every lstrip/rstrip/normalized/single_word combination, special or not, on a Metaspace +
+ * byte-fallback (LLaVA-style, Lowercase normalizer) and a byte-level (RoBERTa-style, trimmed offsets) tokenizer */
+static void test_added_token_cases(void) { check_cases("added", 32); }
+
+/* Decoder-only cases (CTC, BPEDecoder): "K <json>" then "Y <ids>", "D <decode skip>", "E <decode>" per sequence. */
+static void test_ctc_bpe_decoders(void) {
+    static long long v[4096];
+    static int32_t ids[4096];
+    size_t len;
+    char *buf = read_file(fixd("ctc", "expected.txt"), &len);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    line_rec *r;
+    size_t nr = split_lines(buf, &r), i = 0, ncases = 0, seqs = 0, bad = 0;
+    while (i < nr && r[i].tag == 'K') {
+        size_t jl;
+        char *js = unhex(r[i].val, &jl);
+        accel_tokenizer *tok = NULL;
+        CHECK(accel_tokenizer_load_json(js, jl, &tok) == ACCEL_OK);
+        for (i++; tok && i + 2 < nr && r[i].tag == 'Y'; i += 3) {
+            size_t n = parse_ints(r[i].val, v, 4096);
+            for (size_t k = 0; k < n; k++) ids[k] = (int32_t)v[k];
+            for (int skip = 1; skip >= 0; skip--) {
+                size_t elen, glen = 0;
+                char *exp = unhex(r[i + (skip ? 1 : 2)].val, &elen), *got = NULL;
+                if (accel_tokenizer_decode(tok, ids, n, skip, &got, &glen) != ACCEL_OK || glen != elen || memcmp(got, exp, elen)) {
+                    bad++;
+                    fprintf(stderr, "    case %zu ids %s skip %d: got \"%s\" exp \"%s\"\n", ncases, r[i].val, skip,
+                            got ? got : "(null)", exp);
+                }
+                free(got);
+                free(exp);
+            }
+            seqs++;
+        }
+        if (!tok) i++;
+        ncases++;
+        free(js);
+        accel_tokenizer_free(tok);
+    }
+    printf("  decoder cases: %zu tokenizers, %zu sequences, %zu mismatched\n", ncases, seqs, bad);
+    CHECK(ncases >= 6);
+    CHECK(seqs >= 240);
+    CHECK_INT_EQ(bad, 0);
+    free(r);
+    free(buf);
+    /* malformed CTC / BPEDecoder options */
+    static const char *const bad_dec[] = {
+        "{\"type\":\"CTC\",\"pad_token\":\"\"}", "{\"type\":\"CTC\",\"word_delimiter_token\":7}",
+        "{\"type\":\"CTC\",\"cleanup\":\"yes\"}", "{\"type\":\"BPEDecoder\",\"suffix\":\"\"}",
+        "{\"type\":\"BPEDecoder\",\"suffix\":[]}"};
+    for (size_t k = 0; k < sizeof bad_dec / sizeof *bad_dec; k++) {
+        char js[512];
+        snprintf(js, sizeof js,
+                 "{\"added_tokens\":[],\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"decoder\":%s}",
+                 bad_dec[k]);
+        accel_tokenizer *tok = NULL;
+        accel_status st = accel_tokenizer_load_json(js, strlen(js), &tok);
+        CHECK(st == ACCEL_ERR_MODEL_FORMAT);
+        CHECK(tok == NULL);
+        accel_tokenizer_free(tok);
+    }
 }
 
 /* a batch with padding to the longest and truncation */
@@ -328,6 +393,21 @@ static void test_t5_parity(void) { check_parity("t5"); }
 static void test_t5_batch(void) { check_batch("t5"); }
 static void test_t5bf_parity(void) { check_parity("t5bf"); }
 static void test_t5bf_batch(void) { check_batch("t5bf"); }
+/* the other model fixtures' tokenizers (wav2vec2 ships vocab.json only, no tokenizer.json) */
+static void test_bert_parity(void) { check_parity("bert"); }
+static void test_bert_batch(void) { check_batch("bert"); }
+static void test_clip_parity(void) { check_parity("clip"); }
+static void test_clip_batch(void) { check_batch("clip"); }
+static void test_whisper_parity(void) { check_parity("whisper"); }
+static void test_whisper_batch(void) { check_batch("whisper"); }
+static void test_clap_parity(void) { check_parity("clap"); }
+static void test_clap_batch(void) { check_batch("clap"); }
+static void test_llava_parity(void) { check_parity("llava"); }
+static void test_llava_batch(void) { check_batch("llava"); }
+static void test_llava_next_parity(void) { check_parity("llava_next"); }
+static void test_llava_next_batch(void) { check_batch("llava_next"); }
+static void test_xclip_parity(void) { check_parity("xclip"); }
+static void test_xclip_batch(void) { check_batch("xclip"); }
 
 static void test_file_params_and_vocab(void) {
     accel_tokenizer *tok = load_minilm();
@@ -805,7 +885,23 @@ int main(int argc, char **argv) {
     RUN(test_t5_batch);
     RUN(test_t5bf_parity);
     RUN(test_t5bf_batch);
+    RUN(test_bert_parity);
+    RUN(test_bert_batch);
+    RUN(test_clip_parity);
+    RUN(test_clip_batch);
+    RUN(test_whisper_parity);
+    RUN(test_whisper_batch);
+    RUN(test_clap_parity);
+    RUN(test_clap_batch);
+    RUN(test_llava_parity);
+    RUN(test_llava_batch);
+    RUN(test_llava_next_parity);
+    RUN(test_llava_next_batch);
+    RUN(test_xclip_parity);
+    RUN(test_xclip_batch);
     RUN(test_component_cases);
+    RUN(test_added_token_cases);
+    RUN(test_ctc_bpe_decoders);
     RUN(test_bpe_malformed);
     RUN(test_bpe_threads);
     RUN(test_file_params_and_vocab);
