@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates the model reference fixtures under tests/fixtures/models/ (byte-identical for the pinned versions).
-#   scripts/make-fixtures.sh                     all families
-#   scripts/make-fixtures.sh --family t5         one family (repeatable)
-#   scripts/make-fixtures.sh --check             regenerate twice and compare sha256 of every file
-# Creates ./venv-reference (gitignored) from python/reference/requirements.txt on first use.
-# Set ACCEL_REF_PYTHON=/path/to/python to use an existing environment with the same pins instead.
+# Regenerates every reference fixture under tests/fixtures/ (byte-identical for the pinned versions):
+#   tests/fixtures/models/     python/reference/make_fixtures.py (tiny seeded HF models, expected tensors)
+#   tests/fixtures/tokenizer/  python/reference/tokenizer_expectations.py (tokenizer parity: it copies the
+#                              model fixtures' tokenizer.json files, so it runs second)
+#   scripts/make-fixtures.sh                     all families, then all tokenizer fixtures
+#   scripts/make-fixtures.sh --family t5         one family (repeatable), then that family's tokenizer fixture
+#   scripts/make-fixtures.sh --check [...]       regenerate twice and compare sha256 of every file under tests/fixtures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONHASHSEED=0
@@ -22,20 +23,35 @@ if [ -z "$py" ]; then
   fi
 fi
 
+gen() {  # gen [--family F ...]
+  "$py" -m python.reference.make_fixtures "$@"
+  if [ $# -eq 0 ]; then
+    "$py" python/reference/tokenizer_expectations.py
+  else
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "--family" ] && [ $# -ge 2 ]; then
+        "$py" python/reference/tokenizer_expectations.py --only "$2"; shift
+      fi
+      shift
+    done
+  fi
+}
+hashes() { find tests/fixtures -type f | LC_ALL=C sort | xargs sha256sum; }
+
 if [ "${1:-}" = "--check" ]; then
   shift
-  "$py" -m python.reference.make_fixtures "$@"
-  first=$(find tests/fixtures/models -type f | LC_ALL=C sort | xargs sha256sum)
-  "$py" -m python.reference.make_fixtures "$@"
-  second=$(find tests/fixtures/models -type f | LC_ALL=C sort | xargs sha256sum)
+  gen "$@"
+  first=$(hashes)
+  gen "$@"
+  second=$(hashes)
   if [ "$first" = "$second" ]; then
-    echo "make-fixtures: byte-identical ($(echo "$first" | wc -l) files)"
+    echo "make-fixtures: byte-identical ($(echo "$first" | wc -l) files under tests/fixtures)"
   else
     diff <(echo "$first") <(echo "$second") || true
     echo "make-fixtures: NOT byte-identical" >&2
     exit 1
   fi
 else
-  "$py" -m python.reference.make_fixtures "$@"
+  gen "$@"
 fi
-du -sh tests/fixtures/models
+du -sh tests/fixtures/models tests/fixtures/tokenizer

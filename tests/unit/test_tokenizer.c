@@ -254,7 +254,10 @@ static void check_cases(const char *dir, size_t min_cases) {
     free(buf);
 }
 
-static void test_component_cases(void) { check_cases("cases", 19); }
+/* 19 trained-vocab cases (Metaspace schemes, ByteLevel options, Split behaviours) + 22 hand-built ones: StripAccents,
+ * NFD, Strip, Lowercase alone; Whitespace, Punctuation (every behaviour), Digits (both), pre-tokenizer Sequence,
+ * BertProcessing */
+static void test_component_cases(void) { check_cases("cases", 41); }
 /* added-token flags: every lstrip/rstrip/normalized/single_word combination, special or not, on a Metaspace +
  * byte-fallback (LLaVA-style, Lowercase normalizer) and a byte-level (RoBERTa-style, trimmed offsets) tokenizer */
 static void test_added_token_cases(void) { check_cases("added", 32); }
