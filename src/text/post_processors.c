@@ -46,6 +46,7 @@ static accel_status copy_enc(tk_enc *out, const tk_enc *in, int32_t type_id, int
                                       in->offsets[2 * i], in->offsets[2 * i + 1]);
         if (st) return st;
         out->ws[out->n - 1] = in->ws ? in->ws[i] : 0;
+        out->seq[out->n - 1] = in->seq ? in->seq[i] : 0;
     }
     out->n_overflow += in->n_overflow;
     return ACCEL_OK;
@@ -79,36 +80,69 @@ static accel_status tpl_process(const tk_postproc *self, const tk_enc *a, const 
     const tpl *t = self->ctx;
     accel_status st;
     if (t->seq) { /* Sequence: each processor's output feeds the next */
-        tk_enc cur = {0};
-        if ((st = copy_enc(&cur, a, 0, 1))) return st;
-        for (size_t i = 0; i < t->nseq; i++) {
-            tk_enc nx = {0};
-            st = t->seq[i]->process(t->seq[i], &cur, b, add_special, &nx, tok);
+        /* As HF: the sequences stay separate through ByteLevel (which trims each one) until a processor with a
+         * template merges them; if none does, they are concatenated at the end. */
+        tk_enc cur = {0}, curb = {0};
+        int has_b = b != NULL;
+        if ((st = copy_enc(&cur, a, 0, 1)) || (b && (st = copy_enc(&curb, b, 0, 1)))) {
             tk_enc_free(&cur);
+            tk_enc_free(&curb);
+            return st;
+        }
+        for (size_t i = 0; i < t->nseq; i++) {
+            const tpl *ct = t->seq[i]->ctx;
+            int separate = has_b && ct->no_template && !ct->seq;
+            tk_enc nx = {0}, nxb = {0};
+            if (separate) {
+                st = t->seq[i]->process(t->seq[i], &cur, NULL, add_special, &nx, tok);
+                if (!st) st = t->seq[i]->process(t->seq[i], &curb, NULL, add_special, &nxb, tok);
+            } else {
+                st = t->seq[i]->process(t->seq[i], &cur, has_b ? &curb : NULL, add_special, &nx, tok);
+            }
+            tk_enc_free(&cur);
+            tk_enc_free(&curb);
             if (st) {
                 tk_enc_free(&nx);
+                tk_enc_free(&nxb);
                 return st;
             }
             cur = nx;
-            b = NULL;
+            curb = nxb;
+            if (!separate) has_b = 0;
         }
+        if (has_b && (st = copy_enc(&cur, &curb, 0, 1))) {
+            tk_enc_free(&cur);
+            tk_enc_free(&curb);
+            return st;
+        }
+        tk_enc_free(&curb);
         *out = cur;
         return ACCEL_OK;
     }
     if (t->trim || t->no_template) {
-        tk_enc ta = {0};
-        if ((st = copy_enc(&ta, a, 0, 1))) return st;
-        if (t->trim) trim_offsets(&ta, t->add_prefix_space, tok);
+        tk_enc ta = {0}, tb = {0};
+        if ((st = copy_enc(&ta, a, 0, 1)) || (b && (st = copy_enc(&tb, b, 0, 1)))) {
+            tk_enc_free(&ta);
+            tk_enc_free(&tb);
+            return st;
+        }
+        if (t->trim) { /* each sequence is trimmed on its own (HF process_offsets per encoding) */
+            trim_offsets(&ta, t->add_prefix_space, tok);
+            if (b) trim_offsets(&tb, t->add_prefix_space, tok);
+        }
         if (t->no_template) {
             *out = ta;
-            return b ? copy_enc(out, b, 0, 1) : ACCEL_OK;
+            st = b ? copy_enc(out, &tb, 0, 1) : ACCEL_OK;
+            tk_enc_free(&tb);
+            return st;
         }
         tpl t2 = *t;
         t2.trim = 0;
         tk_postproc p2 = *self;
         p2.ctx = &t2;
-        st = tpl_process(&p2, &ta, b, add_special, out, tok);
+        st = tpl_process(&p2, &ta, b ? &tb : NULL, add_special, out, tok);
         tk_enc_free(&ta);
+        tk_enc_free(&tb);
         return st;
     }
     if (!add_special) {
@@ -212,11 +246,15 @@ static accel_status bert_template(const cJSON *j, tpl *t, int roberta) {
             return st;
     }
     const int32_t single[3][3] = {{1, 0, 0}, {0, 0, 0}, {2, 0, 0}}; /* kind (1 cls, 2 sep, 0 seq), seq, type */
-    const int32_t pair[5][3] = {{1, 0, 0}, {0, 0, 0}, {2, 0, 0}, {0, 1, 1}, {2, 0, 1}};
+    /* BERT pair: [CLS] A [SEP] B:1 [SEP]:1; RoBERTa pair: <s> A </s> </s> B </s>, every type id 0 */
+    const int32_t bpair[5][3] = {{1, 0, 0}, {0, 0, 0}, {2, 0, 0}, {0, 1, 1}, {2, 0, 1}};
+    const int32_t rpair[6][3] = {{1, 0, 0}, {0, 0, 0}, {2, 0, 0}, {2, 0, 0}, {0, 1, 0}, {2, 0, 0}};
+    int npair = roberta ? 6 : 5;
     t->single = calloc(3, sizeof *t->single);
-    t->pair = calloc(5, sizeof *t->pair);
+    t->pair = calloc((size_t)npair, sizeof *t->pair);
     if (!t->single || !t->pair) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 3 + npair; k++) {
+        const int32_t(*pair)[3] = roberta ? rpair : bpair;
         const int32_t *d = k < 3 ? single[k] : pair[k - 3];
         tpl_piece *p = k < 3 ? &t->single[t->nsingle++] : &t->pair[t->npair++];
         p->seq = d[1];
@@ -249,7 +287,6 @@ accel_status tk_postproc_from_json(const cJSON *j, tk_postproc **out) {
     *self = (tk_postproc){tpl_added, tpl_process, tpl_free, t};
     accel_status st;
     if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing")) {
-        /* Roberta single sequences: <s> A </s> like BERT (pairs, <s> A </s></s> B </s>, are not supported yet) */
         st = bert_template(j, t, type[0] == 'R');
     } else if (!strcmp(type, "ByteLevel")) {
         t->no_template = 1;

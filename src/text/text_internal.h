@@ -164,6 +164,7 @@ typedef struct tk_enc {
      * lstrip/rstrip took) is not its content, TK_WS_VALUE | leading | trailing << 15: the bytes of the leading and
      * trailing whitespace/'Ġ' chars of that text that byte-level offset trimming cuts (capped at 0x7fff) */
     uint32_t *ws;
+    int32_t *seq; /* per token: -1 special token (post-processor or padding), else 0 / 1 = sequence A / B */
     size_t n, cap;
     size_t n_overflow;
 } tk_enc;

@@ -199,13 +199,14 @@ accel_status tk_toklist_push(tk_toklist *l, int32_t id, size_t start, size_t end
 accel_status tk_enc_push(tk_enc *e, int32_t id, int32_t type_id, int special, size_t os, size_t oe) {
     if (e->n + 1 > e->cap) {
         size_t cap = e->cap, need = e->n + 1;
-        size_t c1 = cap, c2 = cap, c3 = cap, c4 = cap, c5 = cap, c6 = cap;
+        size_t c1 = cap, c2 = cap, c3 = cap, c4 = cap, c5 = cap, c6 = cap, c7 = cap;
         accel_status st = tk_grow((void **)&e->ids, &c1, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->type_ids, &c2, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->attn, &c3, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->special, &c4, need, sizeof(int32_t));
         if (!st) st = tk_grow((void **)&e->offsets, &c5, need, 2 * sizeof(size_t));
         if (!st) st = tk_grow((void **)&e->ws, &c6, need, sizeof(uint32_t));
+        if (!st) st = tk_grow((void **)&e->seq, &c7, need, sizeof(int32_t));
         if (st) return st;
         e->cap = c1;
     }
@@ -216,6 +217,7 @@ accel_status tk_enc_push(tk_enc *e, int32_t id, int32_t type_id, int special, si
     e->offsets[2 * e->n] = os;
     e->offsets[2 * e->n + 1] = oe;
     e->ws[e->n] = 0;
+    e->seq[e->n] = special ? -1 : 0;
     e->n++;
     return ACCEL_OK;
 }
@@ -227,6 +229,7 @@ void tk_enc_free(tk_enc *e) {
     free(e->special);
     free(e->offsets);
     free(e->ws);
+    free(e->seq);
     memset(e, 0, sizeof *e);
 }
 

@@ -432,6 +432,7 @@ static void truncate_enc(tk_enc *e, size_t keep, int left) {
         memmove(e->special, e->special + drop, keep * sizeof *e->special);
         memmove(e->offsets, e->offsets + 2 * drop, 2 * keep * sizeof *e->offsets);
         memmove(e->ws, e->ws + drop, keep * sizeof *e->ws);
+        memmove(e->seq, e->seq + drop, keep * sizeof *e->seq);
     }
     e->n = keep;
 }
@@ -451,6 +452,7 @@ static accel_status pad_enc(tk_enc *e, size_t target, const accel_encode_params 
             e->attn[i + add] = e->attn[i];
             e->special[i + add] = e->special[i];
             e->ws[i + add] = e->ws[i];
+            e->seq[i + add] = e->seq[i];
             e->offsets[2 * (i + add)] = e->offsets[2 * i];
             e->offsets[2 * (i + add) + 1] = e->offsets[2 * i + 1];
         }
@@ -460,6 +462,7 @@ static accel_status pad_enc(tk_enc *e, size_t target, const accel_encode_params 
             e->attn[i] = 0;
             e->special[i] = 1;
             e->ws[i] = 0;
+            e->seq[i] = -1;
             e->offsets[2 * i] = e->offsets[2 * i + 1] = 0;
         }
     }
@@ -471,20 +474,69 @@ static size_t pad_target(size_t n, const accel_encode_params *p) {
     return n;
 }
 
-static accel_status encode_one(const accel_tokenizer *tok, const char *text, size_t len, const accel_encode_params *p,
-                               accel_encoding **out) {
+/* HF truncate_encodings with max_length already reduced by the special tokens (stride 0). */
+static accel_status truncate_pair(tk_enc *a, tk_enc *b, size_t max, const accel_encode_params *p) {
+    size_t total = a->n + (b ? b->n : 0);
+    if (total <= max) return ACCEL_OK;
+    size_t to_remove = total - max;
+    if (p->truncation == ACCEL_TRUNC_LONGEST_FIRST) {
+        if (!b) {
+            truncate_enc(a, max, p->truncate_left);
+            return ACCEL_OK;
+        }
+        size_t n1 = a->n, n2 = b->n;
+        int swap = n1 > n2;
+        if (swap) {
+            size_t x = n1;
+            n1 = n2;
+            n2 = x;
+        }
+        n2 = n1 > max ? n1 : (n1 > max - n1 ? n1 : max - n1);
+        if (n1 + n2 > max) {
+            n1 = max / 2;
+            n2 = n1 + max % 2;
+        }
+        if (swap) {
+            size_t x = n1;
+            n1 = n2;
+            n2 = x;
+        }
+        truncate_enc(a, n1, p->truncate_left);
+        truncate_enc(b, n2, p->truncate_left);
+        return ACCEL_OK;
+    }
+    tk_enc *target = p->truncation == ACCEL_TRUNC_ONLY_FIRST ? a : b;
+    if (!target) return accel_set_error(ACCEL_ERR_INVALID_ARG, "tokenizer: truncation OnlySecond on a single sequence");
+    if (target->n <= to_remove) {
+        if (!b) { /* single sequence: keep the historical behaviour (truncate to what fits) */
+            truncate_enc(a, max, p->truncate_left);
+            return ACCEL_OK;
+        }
+        return accel_set_error(ACCEL_ERR_INVALID_ARG,
+                               "tokenizer: truncation: sequence %s has %zu tokens, too few to remove %zu (HF SequenceTooShort)",
+                               target == a ? "A" : "B", target->n, to_remove);
+    }
+    truncate_enc(target, target->n - to_remove, p->truncate_left);
+    return ACCEL_OK;
+}
+
+static accel_status encode_one(const accel_tokenizer *tok, const char *text, size_t len, const char *btext,
+                               size_t blen, int has_b, const accel_encode_params *p, accel_encoding **out) {
     if (!text && len) return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode: text is NULL");
-    tk_enc seq = {0};
+    if (has_b && !btext && blen) return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode_pair: text b is NULL");
+    tk_enc seq = {0}, seqb = {0};
     accel_status st = encode_sequence(tok, text ? text : "", len, &seq);
+    if (!st && has_b) {
+        st = encode_sequence(tok, btext ? btext : "", blen, &seqb);
+        for (size_t i = 0; !st && i < seqb.n; i++) seqb.seq[i] = 1;
+    }
     if (!st && p->max_length) {
-        size_t added = p->add_special_tokens && tok->post ? tok->post->added_tokens(tok->post, 0) : 0;
+        size_t added = p->add_special_tokens && tok->post ? tok->post->added_tokens(tok->post, has_b) : 0;
         if (p->max_length < added)
             st = accel_set_error(ACCEL_ERR_INVALID_ARG, "tokenizer: max_length %zu is smaller than the %zu special tokens",
                                  p->max_length, added);
-        else if (p->truncation == ACCEL_TRUNC_ONLY_SECOND && seq.n > p->max_length - added)
-            st = accel_set_error(ACCEL_ERR_INVALID_ARG, "tokenizer: truncation OnlySecond on a single sequence");
         else
-            truncate_enc(&seq, p->max_length - added, p->truncate_left);
+            st = truncate_pair(&seq, has_b ? &seqb : NULL, p->max_length - added, p);
     }
     accel_encoding *enc = NULL;
     if (!st) {
@@ -493,19 +545,34 @@ static accel_status encode_one(const accel_tokenizer *tok, const char *text, siz
     }
     if (!st) {
         if (tok->post) {
-            st = tok->post->process(tok->post, &seq, NULL, p->add_special_tokens, &enc->e, tok);
+            st = tok->post->process(tok->post, &seq, has_b ? &seqb : NULL, p->add_special_tokens, &enc->e, tok);
         } else {
             enc->e = seq;
             memset(&seq, 0, sizeof seq);
+            for (size_t i = 0; has_b && !st && i < seqb.n; i++) {
+                st = tk_enc_push(&enc->e, seqb.ids[i], seqb.type_ids[i], seqb.special[i], seqb.offsets[2 * i],
+                                 seqb.offsets[2 * i + 1]);
+                if (!st) {
+                    enc->e.ws[enc->e.n - 1] = seqb.ws[i];
+                    enc->e.seq[enc->e.n - 1] = 1;
+                }
+            }
+            if (!st) enc->e.n_overflow += seqb.n_overflow;
         }
     }
     tk_enc_free(&seq);
+    tk_enc_free(&seqb);
     /* Offset trimming (ByteLevel/RoBERTa trim_offsets) counts chars of byte-level tokens as bytes and can end inside
-     * a multi-byte char; HF's Python binding floors such offsets to the char that holds them: do the same. */
-    if (!st && text)
+     * a multi-byte char; HF's Python binding floors such offsets to the char that holds them: do the same, in the
+     * text of the token's own sequence. */
+    if (!st)
         for (size_t i = 0; i < 2 * enc->e.n; i++) {
+            int sq = enc->e.seq[i / 2];
+            const char *tx = sq == 1 ? btext : text;
+            size_t tl = sq == 1 ? blen : len;
+            if (sq < 0 || !tx) continue;
             size_t o = enc->e.offsets[i];
-            while (o > 0 && o < len && ((unsigned char)text[o] & 0xC0) == 0x80) o--;
+            while (o > 0 && o < tl && ((unsigned char)tx[o] & 0xC0) == 0x80) o--;
             enc->e.offsets[i] = o;
         }
     if (!st && p->padding == 2) st = pad_enc(&enc->e, pad_target(p->pad_length, p), p);
@@ -521,13 +588,19 @@ accel_status accel_tokenizer_encode(const accel_tokenizer *tok, const char *text
                                     const accel_encode_params *params, accel_encoding **out) {
     if (!tok || !out) return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode: NULL argument");
     accel_encode_params p = params ? *params : accel_encode_default_params();
-    return encode_one(tok, text, len, &p, out);
+    return encode_one(tok, text, len, NULL, 0, 0, &p, out);
 }
 
-accel_status accel_tokenizer_encode_batch(const accel_tokenizer *tok, const char *const *texts, const size_t *lens,
-                                          size_t n, const accel_encode_params *params, accel_encoding **out) {
-    if (!tok || !out || (n && (!texts || !lens)))
-        return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode_batch: NULL argument");
+accel_status accel_tokenizer_encode_pair(const accel_tokenizer *tok, const char *a, size_t a_len, const char *b,
+                                         size_t b_len, const accel_encode_params *params, accel_encoding **out) {
+    if (!tok || !out) return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode_pair: NULL argument");
+    accel_encode_params p = params ? *params : accel_encode_default_params();
+    return encode_one(tok, a, a_len, b, b_len, 1, &p, out);
+}
+
+static accel_status encode_batch(const accel_tokenizer *tok, const char *const *texts, const size_t *lens,
+                                 const char *const *btexts, const size_t *blens, size_t n,
+                                 const accel_encode_params *params, accel_encoding **out) {
     accel_encode_params p = params ? *params : accel_encode_default_params();
     for (size_t i = 0; i < n; i++) out[i] = NULL;
     accel_encode_params p1 = p;
@@ -535,7 +608,8 @@ accel_status accel_tokenizer_encode_batch(const accel_tokenizer *tok, const char
     accel_status st = ACCEL_OK;
     size_t longest = 0;
     for (size_t i = 0; i < n && !st; i++) {
-        st = encode_one(tok, texts[i], lens[i], &p1, &out[i]);
+        st = encode_one(tok, texts[i], lens[i], btexts ? btexts[i] : NULL, blens ? blens[i] : 0, btexts != NULL, &p1,
+                        &out[i]);
         if (st) {
             char msg[512];
             snprintf(msg, sizeof msg, "%s", accel_last_error());
@@ -556,6 +630,21 @@ accel_status accel_tokenizer_encode_batch(const accel_tokenizer *tok, const char
     return st;
 }
 
+accel_status accel_tokenizer_encode_batch(const accel_tokenizer *tok, const char *const *texts, const size_t *lens,
+                                          size_t n, const accel_encode_params *params, accel_encoding **out) {
+    if (!tok || !out || (n && (!texts || !lens)))
+        return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode_batch: NULL argument");
+    return encode_batch(tok, texts, lens, NULL, NULL, n, params, out);
+}
+
+accel_status accel_tokenizer_encode_pair_batch(const accel_tokenizer *tok, const char *const *a, const size_t *a_lens,
+                                               const char *const *b, const size_t *b_lens, size_t n,
+                                               const accel_encode_params *params, accel_encoding **out) {
+    if (!tok || !out || (n && (!a || !a_lens || !b || !b_lens)))
+        return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_tokenizer_encode_pair_batch: NULL argument");
+    return encode_batch(tok, a, a_lens, b, b_lens, n, params, out);
+}
+
 void accel_encoding_free(accel_encoding *enc) {
     if (!enc) return;
     tk_enc_free(&enc->e);
@@ -568,6 +657,7 @@ const int32_t *accel_encoding_type_ids(const accel_encoding *enc) { return enc ?
 const int32_t *accel_encoding_attention_mask(const accel_encoding *enc) { return enc ? enc->e.attn : NULL; }
 const int32_t *accel_encoding_special_tokens_mask(const accel_encoding *enc) { return enc ? enc->e.special : NULL; }
 const size_t *accel_encoding_offsets(const accel_encoding *enc) { return enc ? enc->e.offsets : NULL; }
+const int32_t *accel_encoding_sequence_ids(const accel_encoding *enc) { return enc ? enc->e.seq : NULL; }
 size_t accel_encoding_n_overflowing(const accel_encoding *enc) { return enc ? enc->e.n_overflow : 0; }
 
 /* ---- decoding --------------------------------------------------------------------------------------------- */

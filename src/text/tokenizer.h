@@ -26,7 +26,7 @@
  * as written, without normalizing their content first). Regexes run on PCRE2 (UTF + UCP) where HF uses
  * Oniguruma: the GPT-2 and Qwen2 patterns are parity-tested, other patterns may differ in corner cases.
  * Offsets trimmed by ByteLevel/RoBERTa trim_offsets that would end inside a multi-byte char are floored to that
- * char's start, as HF's Python binding reports them. Single sequences only (no pair input yet). Anything else in a
+ * char's start, as HF's Python binding reports them. Pairs of texts (accel_tokenizer_encode_pair). Anything else in a
  * tokenizer.json makes accel_tokenizer_load fail
  * with ACCEL_ERR_UNSUPPORTED naming the component. */
 #ifndef ACCEL_TEXT_TOKENIZER_H
@@ -113,6 +113,22 @@ accel_status accel_tokenizer_encode(const accel_tokenizer *tok, const char *text
 accel_status accel_tokenizer_encode_batch(const accel_tokenizer *tok, const char *const *texts, const size_t *lens,
                                           size_t n, const accel_encode_params *params, accel_encoding **out);
 
+/* Encodes a pair of texts (HF encode(a, b)): sentence A (a, a_len bytes) and sentence B (b, b_len bytes), joined by
+ * the post-processor's pair template (BERT: [CLS] A [SEP] B [SEP] with type ids 0 / 1; RoBERTa:
+ * <s> A </s></s> B </s>, type ids 0; TemplateProcessing: its "pair" template and type ids). Offsets of each token
+ * are byte offsets into the text of its own sequence (see accel_encoding_sequence_ids). With max_length set, the
+ * pair is truncated as HF does: LONGEST_FIRST trims the longer sequence first (both to about half when both are
+ * long), ONLY_FIRST / ONLY_SECOND remove tokens from A / B only. Errors: as accel_tokenizer_encode, plus
+ * ACCEL_ERR_INVALID_ARG when ONLY_FIRST / ONLY_SECOND would have to remove all tokens of (or more than) that
+ * sequence (HF SequenceTooShort). */
+accel_status accel_tokenizer_encode_pair(const accel_tokenizer *tok, const char *a, size_t a_len, const char *b,
+                                         size_t b_len, const accel_encode_params *params, accel_encoding **out);
+
+/* accel_tokenizer_encode_batch for n pairs (a[i], b[i]), as accel_tokenizer_encode_pair each, then padding. */
+accel_status accel_tokenizer_encode_pair_batch(const accel_tokenizer *tok, const char *const *a, const size_t *a_lens,
+                                               const char *const *b, const size_t *b_lens, size_t n,
+                                               const accel_encode_params *params, accel_encoding **out);
+
 /* Frees an encoding; NULL is a no-op. */
 void accel_encoding_free(accel_encoding *enc);
 
@@ -126,6 +142,9 @@ const int32_t *accel_encoding_attention_mask(const accel_encoding *enc);
 const int32_t *accel_encoding_special_tokens_mask(const accel_encoding *enc);
 /* Byte offsets into the original text: 2 * len entries, (start, end) per token. */
 const size_t *accel_encoding_offsets(const accel_encoding *enc);
+/* Which input each token came from (HF sequence_ids, with None as -1): -1 special tokens and padding, 0 text
+ * (or sentence A), 1 sentence B. len entries, owned by enc. */
+const int32_t *accel_encoding_sequence_ids(const accel_encoding *enc);
 /* Tokens cut off by truncation (HF "overflowing", stride 0, without special tokens), or 0. */
 size_t accel_encoding_n_overflowing(const accel_encoding *enc);
 

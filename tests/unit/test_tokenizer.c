@@ -412,6 +412,136 @@ static void test_llava_next_batch(void) { check_batch("llava_next"); }
 static void test_xclip_parity(void) { check_parity("xclip"); }
 static void test_xclip_batch(void) { check_batch("xclip"); }
 
+/* pairs/expected.txt: encode(a, b) on bert, minilm, clap (RoBERTa) and t5, without truncation and with each strategy */
+static void test_pairs(void) {
+    size_t len;
+    char *buf = read_file(fixd("pairs", "expected.txt"), &len);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    line_rec *r;
+    size_t nr = split_lines(buf, &r), nrec = 0, nerr = 0, bad = 0, ntrunc = 0;
+    accel_tokenizer *tok = NULL;
+    static long long v[4096];
+    for (size_t i = 0; i < nr; i++) {
+        if (r[i].tag == 'K') {
+            accel_tokenizer_free(tok);
+            tok = load_fixture(r[i].val);
+            continue;
+        }
+        if (r[i].tag != 'P' || !tok) continue;
+        char strat[32], ha[4096], hb[4096];
+        unsigned long ml = 0;
+        CHECK_INT_EQ(sscanf(r[i].val, "%31s %lu %4095s %4095s", strat, &ml, ha, hb), 4);
+        size_t la, lb;
+        char *a = unhex(ha, &la), *b = unhex(hb, &lb);
+        accel_encode_params p = accel_encode_default_params();
+        p.max_length = ml;
+        p.truncation = !strcmp(strat, "only_first")    ? ACCEL_TRUNC_ONLY_FIRST
+                       : !strcmp(strat, "only_second") ? ACCEL_TRUNC_ONLY_SECOND
+                                                       : ACCEL_TRUNC_LONGEST_FIRST;
+        accel_encoding *e = NULL;
+        accel_status st = accel_tokenizer_encode_pair(tok, a, la, b, lb, &p, &e);
+        nrec++;
+        if (i + 1 < nr && r[i + 1].tag == 'R') {
+            nerr++;
+            CHECK(st == ACCEL_ERR_INVALID_ARG);
+            CHECK(e == NULL);
+        } else if (st != ACCEL_OK || i + 6 >= nr) {
+            CHECK(st == ACCEL_OK);
+            bad++;
+        } else {
+            size_t L = accel_encoding_len(e), m;
+            int ok = 1;
+            m = parse_ints(r[i + 1].val, v, 4096);
+            ok &= cmp_i32(accel_encoding_ids(e), L, v, m);
+            m = parse_ints(r[i + 2].val, v, 4096);
+            ok &= cmp_i32(accel_encoding_type_ids(e), L, v, m);
+            m = parse_ints(r[i + 3].val, v, 4096);
+            ok &= cmp_i32(accel_encoding_attention_mask(e), L, v, m);
+            m = parse_ints(r[i + 4].val, v, 4096);
+            ok &= cmp_i32(accel_encoding_special_tokens_mask(e), L, v, m);
+            m = parse_ints(r[i + 5].val, v, 4096);
+            ok &= cmp_i32(accel_encoding_sequence_ids(e), L, v, m);
+            m = parse_ints(r[i + 6].val, v, 4096);
+            ok &= cmp_off(accel_encoding_offsets(e), L, v, m);
+            if (ml) {
+                ntrunc++;
+                ok &= L <= ml;
+            }
+            if (!ok) {
+                bad++;
+                fprintf(stderr, "    pair mismatch (%s %lu): \"%.60s\" / \"%.60s\"\n", strat, ml, a, b);
+            }
+        }
+        accel_encoding_free(e);
+        free(a);
+        free(b);
+    }
+    accel_tokenizer_free(tok);
+    CHECK_INT_EQ(bad, 0);
+    CHECK(nrec >= 160);
+    CHECK(nerr > 0 && nerr < nrec);
+    CHECK(ntrunc > 0);
+    free(r);
+    free(buf);
+}
+
+/* pair batch = each pair encoded alone, padded to the longest; argument errors */
+static void test_pair_batch_and_errors(void) {
+    accel_tokenizer *tok = load_fixture("bert");
+    if (!tok) return;
+    const char *a[3] = {"Hello, world!", "a b c d e f g h", ""};
+    const char *b[3] = {"The quick brown fox.", "x", "only b"};
+    size_t la[3], lb[3];
+    for (int k = 0; k < 3; k++) {
+        la[k] = strlen(a[k]);
+        lb[k] = strlen(b[k]);
+    }
+    accel_encode_params p = accel_encode_default_params();
+    p.padding = 1;
+    accel_encoding *enc[3] = {0};
+    CHECK(accel_tokenizer_encode_pair_batch(tok, a, la, b, lb, 3, &p, enc) == ACCEL_OK);
+    size_t L0 = enc[0] ? accel_encoding_len(enc[0]) : 0;
+    for (int k = 0; k < 3 && enc[0]; k++) {
+        accel_encoding *one = NULL;
+        CHECK(accel_tokenizer_encode_pair(tok, a[k], la[k], b[k], lb[k], NULL, &one) == ACCEL_OK);
+        if (!one) continue;
+        size_t n = accel_encoding_len(one);
+        CHECK(accel_encoding_len(enc[k]) == L0 && n <= L0);
+        int same = 1;
+        for (size_t t = 0; t < n && n <= L0; t++)
+            same &= accel_encoding_ids(enc[k])[t] == accel_encoding_ids(one)[t] &&
+                    accel_encoding_sequence_ids(enc[k])[t] == accel_encoding_sequence_ids(one)[t] &&
+                    accel_encoding_type_ids(enc[k])[t] == accel_encoding_type_ids(one)[t];
+        for (size_t t = n; t < L0; t++)
+            same &= accel_encoding_sequence_ids(enc[k])[t] == -1 && accel_encoding_attention_mask(enc[k])[t] == 0;
+        CHECK(same);
+        accel_encoding_free(one);
+    }
+    for (int k = 0; k < 3; k++) accel_encoding_free(enc[k]);
+    accel_encoding *e = NULL;
+    CHECK(accel_tokenizer_encode_pair(tok, "a", 1, NULL, 3, NULL, &e) == ACCEL_ERR_INVALID_ARG && !e);
+    CHECK(accel_tokenizer_encode_pair(tok, "a", 1, "\xff", 1, NULL, &e) == ACCEL_ERR_INVALID_ARG && !e);
+    CHECK(strstr(accel_last_error(), "byte offset 0") != NULL);
+    CHECK(accel_tokenizer_encode_pair(NULL, "a", 1, "b", 1, NULL, &e) == ACCEL_ERR_INVALID_ARG);
+    p = accel_encode_default_params();
+    p.max_length = 4; /* 3 specials + 1: B ("x y z") would lose every token */
+    p.truncation = ACCEL_TRUNC_ONLY_SECOND;
+    CHECK(accel_tokenizer_encode_pair(tok, "a", 1, "x y z", 5, &p, &e) == ACCEL_ERR_INVALID_ARG && !e);
+    p.max_length = 2; /* fewer than the 3 special tokens of a pair */
+    p.truncation = ACCEL_TRUNC_LONGEST_FIRST;
+    CHECK(accel_tokenizer_encode_pair(tok, "a", 1, "b", 1, &p, &e) == ACCEL_ERR_INVALID_ARG && !e);
+    /* single-sequence encode has no B: sequence ids are -1 / 0 only */
+    CHECK(accel_tokenizer_encode(tok, "a b", 3, NULL, &e) == ACCEL_OK);
+    if (e) {
+        const int32_t *sq = accel_encoding_sequence_ids(e);
+        size_t n = accel_encoding_len(e);
+        CHECK(n == 4 && sq[0] == -1 && sq[1] == 0 && sq[2] == 0 && sq[3] == -1);
+    }
+    accel_encoding_free(e);
+    accel_tokenizer_free(tok);
+}
+
 static void test_file_params_and_vocab(void) {
     accel_tokenizer *tok = load_minilm();
     if (!tok) return;
@@ -911,5 +1041,7 @@ int main(int argc, char **argv) {
     RUN(test_invalid_utf8);
     RUN(test_malformed);
     RUN(test_unigram_small);
+    RUN(test_pairs);
+    RUN(test_pair_batch_and_errors);
     return test_summary();
 }
