@@ -82,19 +82,21 @@ typedef struct dch {
     int ccc;
 } dch;
 
-static accel_status decompose(tk_nstr *ns, int compat) {
+/* The (compatibility) decomposition of ns as a stream of (char, change, combining class), canonically ordered:
+ * the first half of NFD/NFKD/NFC/NFKC. *changed tells whether anything decomposed or has a combining class.
+ * Nothing below U+00A0 decomposes in either form, so those chars skip the lookup. */
+static accel_status decompose_stream(const tk_nstr *ns, int compat, dch **out, size_t *out_n, int *changed) {
     size_t cap = ns->len + 8, n = 0;
     dch *d = malloc(cap * sizeof *d);
     if (!d) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
     int any = 0;
     for (size_t i = 0; i < ns->len;) {
         uint32_t cp;
-        size_t k = tk_utf8_decode(ns->s + i, ns->len - i, &cp);
-        i += k;
+        i += tk_utf8_decode(ns->s + i, ns->len - i, &cp);
         utf8proc_int32_t buf[32];
         utf8proc_ssize_t m = 1;
         buf[0] = (utf8proc_int32_t)cp;
-        if (cp >= 0xC0) {
+        if (cp >= 0xA0) {
             int bc = 0;
             m = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 32,
                                         (utf8proc_option_t)(UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0)), &bc);
@@ -121,10 +123,6 @@ static accel_status decompose(tk_nstr *ns, int compat) {
             n++;
         }
     }
-    if (!any) { /* nothing decomposes and no marks to reorder: unchanged */
-        free(d);
-        return ACCEL_OK;
-    }
     /* canonical ordering: stable insertion sort of each run of non-starters by combining class */
     for (size_t i = 0; i < n; i++) {
         if (!d[i].ccc) continue;
@@ -141,16 +139,37 @@ static accel_status decompose(tk_nstr *ns, int compat) {
         }
         i = j;
     }
+    *out = d;
+    *out_n = n;
+    *changed = any;
+    return ACCEL_OK;
+}
+
+/* Replaces ns by the stream (HF's transform keeps the alignment); frees d. */
+static accel_status apply_stream(tk_nstr *ns, dch *d, size_t n) {
     tk_change *ch = malloc(n * sizeof *ch + 1);
     if (!ch) {
         free(d);
         return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
     }
-    for (size_t i = 0; i < n; i++) ch[i] = (tk_change){d[i].cp, d[i].change};
+    for (size_t i = 0; i < n; i++) ch[i] = (tk_change){d[i].cp, d[i].change > 1 ? 1 : d[i].change};
     free(d);
     accel_status st = tk_nstr_transform(ns, ch, n, 0);
     free(ch);
     return st;
+}
+
+static accel_status decompose(tk_nstr *ns, int compat) {
+    dch *d;
+    size_t n;
+    int changed;
+    accel_status st = decompose_stream(ns, compat, &d, &n, &changed);
+    if (st != ACCEL_OK) return st;
+    if (!changed) { /* nothing decomposes and no marks to reorder: unchanged */
+        free(d);
+        return ACCEL_OK;
+    }
+    return apply_stream(ns, d, n);
 }
 
 /* ---- NFC / NFKC: the decomposition above, then canonical composition. Alignment follows HF's transform: a
@@ -169,53 +188,11 @@ static accel_status compose_norm(tk_nstr *ns, int compat) {
     int ascii = 1;
     for (size_t i = 0; i < ns->len && ascii; i++) ascii = (unsigned char)ns->s[i] < 0x80;
     if (ascii) return ACCEL_OK;
-    /* decomposed stream with changes */
-    size_t cap = ns->len + 8, n = 0;
-    dch *d = malloc(cap * sizeof *d);
-    if (!d) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
-    for (size_t i = 0; i < ns->len;) {
-        uint32_t cp;
-        i += tk_utf8_decode(ns->s + i, ns->len - i, &cp);
-        utf8proc_int32_t buf[32];
-        utf8proc_ssize_t m = 1;
-        buf[0] = (utf8proc_int32_t)cp;
-        if (cp >= 0xA0) {
-            int bc = 0;
-            m = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 32,
-                                        (utf8proc_option_t)(UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0)), &bc);
-            if (m < 1 || m > 32) buf[0] = (utf8proc_int32_t)cp, m = 1;
-        }
-        if (n + (size_t)m > cap) {
-            cap = (n + (size_t)m) * 2;
-            dch *nd = realloc(d, cap * sizeof *d);
-            if (!nd) {
-                free(d);
-                return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
-            }
-            d = nd;
-        }
-        for (utf8proc_ssize_t j = 0; j < m; j++) {
-            d[n].cp = (uint32_t)buf[j];
-            d[n].change = j > 0;
-            d[n].ccc = buf[j] < 0x300 ? 0 : utf8proc_get_property(buf[j])->combining_class;
-            n++;
-        }
-    }
-    for (size_t i = 0; i < n; i++) { /* canonical ordering */
-        if (!d[i].ccc) continue;
-        size_t j = i;
-        while (j < n && d[j].ccc) j++;
-        for (size_t a = i + 1; a < j; a++) {
-            dch x = d[a];
-            size_t b = a;
-            while (b > i && d[b - 1].ccc > x.ccc) {
-                d[b] = d[b - 1];
-                b--;
-            }
-            d[b] = x;
-        }
-        i = j;
-    }
+    dch *d;
+    size_t n;
+    int changed;
+    accel_status st = decompose_stream(ns, compat, &d, &n, &changed);
+    if (st != ACCEL_OK) return st;
     /* canonical composition */
     size_t k = 0;
     long starter = -1;
@@ -255,16 +232,7 @@ static accel_status compose_norm(tk_nstr *ns, int compat) {
         free(d);
         return ACCEL_OK;
     }
-    tk_change *ch = malloc(n * sizeof *ch + 1);
-    if (!ch) {
-        free(d);
-        return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
-    }
-    for (size_t i = 0; i < n; i++) ch[i] = (tk_change){d[i].cp, d[i].change > 1 ? 1 : d[i].change};
-    free(d);
-    accel_status st = tk_nstr_transform(ns, ch, n, 0);
-    free(ch);
-    return st;
+    return apply_stream(ns, d, n);
 }
 
 /* ---- components ---- */
