@@ -411,6 +411,15 @@ ACCEL_API accel_tensor *accel_get_rows(accel_graph *g, accel_tensor *table, acce
 ACCEL_API accel_tensor *accel_concat(accel_graph *g, accel_tensor *a, accel_tensor *b, int dim);
 /* Constant padding: pad[2*i], pad[2*i+1] = elements added before/after dimension i (ndim pairs). */
 ACCEL_API accel_tensor *accel_pad(accel_graph *g, accel_tensor *a, const int64_t *pad, float value);
+/* Writes src into dst[..., offset : offset + src.shape[dim], ...] in place (other dimensions must match; src is
+ * converted to dst's dtype, e.g. f32 -> f16 for a half-precision cache). dst must be a leaf with its own
+ * memory (accel_tensor_set_external) or a view of one. Returns a tensor with dst's shape that aliases dst's
+ * memory: read the updated data through it (that is what orders the write before its readers). dim may be
+ * negative (counts from the end); writes into one dst may be chained by passing an earlier result as dst.
+ * Readers of dst itself are not ordered with the write. Floats (f32, f16, bf16) convert among themselves;
+ * integer dtypes must match. Returns NULL (ACCEL_ERR_INVALID_ARG) on a bad dim or range, mismatched sizes,
+ * a dst whose memory is computed by the graph, or a src that shares dst's memory. */
+ACCEL_API accel_tensor *accel_write(accel_graph *g, accel_tensor *dst, accel_tensor *src, int dim, int64_t offset);
 
 /* Swin windows: x[B, H, W, C] -> [B * (H/w) * (W/w), w, w, C], and back. H and W must be multiples of w. */
 ACCEL_API accel_tensor *accel_window_partition(accel_graph *g, accel_tensor *x, int window);
@@ -476,7 +485,8 @@ typedef struct accel_placement {
 /* Placement of the i-th node of the last allocated graph (copies included), in execution order. */
 ACCEL_API int accel_sched_placement_count(const accel_sched *s);
 ACCEL_API accel_status accel_sched_placement(const accel_sched *s, int i, accel_placement *out);
-/* Human-readable placement table, owned by s. */
+/* Human-readable placement table of the last allocated graph, owned by s; built on the first call after an
+ * alloc, so call it while that graph is alive. */
 ACCEL_API const char *accel_sched_placement_text(accel_sched *s);
 
 typedef struct accel_sched_memory {
@@ -488,6 +498,108 @@ typedef struct accel_sched_memory {
 } accel_sched_memory;
 
 ACCEL_API accel_status accel_sched_get_memory(const accel_sched *s, accel_sched_memory *out);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Models and sessions                                                                                          */
+/* ------------------------------------------------------------------------------------------------------------ */
+/* A model is loaded once from a Hugging Face model directory (config.json, *.safetensors, tokenizer.json, and the
+ * optional generation_config.json, tokenizer_config.json, sentence-transformers modules.json + pooling config).
+ * It is immutable after load and may be shared by any number of sessions on any threads. A session holds the
+ * per-run state (scheduler, activation memory, KV caches): one session is used by one thread at a time. */
+
+typedef struct accel_model accel_model;
+typedef struct accel_session accel_session;
+
+typedef enum accel_task {
+    ACCEL_TASK_EMBED = 0,    /* text -> one vector per text (BERT, sentence-transformers) */
+    ACCEL_TASK_SEQ2SEQ = 1,  /* text -> text (T5) */
+    ACCEL_TASK_COUNT
+} accel_task;
+
+typedef struct accel_model_params {
+    accel_device **devices; /* devices the sessions may use, in priority order; NULL = every device except "ref" */
+    int n_devices;
+    int n_threads;          /* CPU threads of each session; 0 = physical cores */
+} accel_model_params;
+
+ACCEL_API accel_model_params accel_model_default_params(void);
+/* Loads the model in dir: reads the config, checks that every tensor the architecture needs is present with the
+ * shape the config implies (the weights are memory-mapped, not copied), and loads the tokenizer. params may be
+ * NULL. Errors: ACCEL_ERR_INVALID_ARG, ACCEL_ERR_NOT_FOUND (no config.json / weights / tokenizer.json),
+ * ACCEL_ERR_MODEL_FORMAT (malformed files, a config missing a field, a missing tensor or a wrong shape: the message
+ * names it), ACCEL_ERR_UNSUPPORTED (an architecture libaccel does not implement), ACCEL_ERR_IO,
+ * ACCEL_ERR_OUT_OF_MEMORY. */
+ACCEL_API accel_status accel_model_load(const char *dir, const accel_model_params *params, accel_model **out);
+/* Frees the model; every session made from it must be freed first. NULL is a no-op. */
+ACCEL_API void accel_model_free(accel_model *m);
+ACCEL_API const char *accel_model_family(const accel_model *m);       /* "bert", "t5" */
+ACCEL_API const char *accel_model_architecture(const accel_model *m); /* config "architectures"[0] or the family */
+ACCEL_API bool accel_model_supports(const accel_model *m, accel_task task);
+/* Embedding width (ACCEL_TASK_EMBED) or hidden size; 0 for NULL. */
+ACCEL_API int64_t accel_model_embedding_dim(const accel_model *m);
+/* Longest input in tokens (position table or config), 0 when unbounded. */
+ACCEL_API int64_t accel_model_max_tokens(const accel_model *m);
+
+typedef struct accel_session_params {
+    int n_threads; /* 0 = the model's */
+} accel_session_params;
+
+ACCEL_API accel_session_params accel_session_default_params(void);
+ACCEL_API accel_status accel_session_new(accel_model *m, const accel_session_params *params, accel_session **out);
+ACCEL_API void accel_session_free(accel_session *s);
+/* The devices that ran the nodes of the session's last computation, e.g. "cpu" or "webgpu+cpu"; "" before any. */
+ACCEL_API const char *accel_session_devices_used(const accel_session *s);
+
+/* --- Embeddings ------------------------------------------------------------------------------------------------ */
+typedef enum accel_pooling {
+    ACCEL_POOLING_DEFAULT = 0, /* as the model directory says (sentence-transformers pooling config), else MEAN */
+    ACCEL_POOLING_MEAN = 1,    /* attention-mask-weighted mean of the last hidden state */
+    ACCEL_POOLING_CLS = 2,     /* the first token's last hidden state */
+    ACCEL_POOLING_POOLER = 3,  /* BERT pooler: tanh(dense(CLS)) */
+    ACCEL_POOLING_MAX = 4,     /* max over real tokens */
+} accel_pooling;
+
+typedef struct accel_embed_params {
+    accel_pooling pooling;
+    int normalize;        /* -1 as the model directory says (sentence-transformers Normalize module), 0 no, 1 L2 */
+    int64_t max_tokens;   /* 0 = the model's limit (sentence-transformers max_seq_length, else the positions) */
+    bool truncate;        /* true: longer texts are cut to max_tokens (HF truncation=True); false: an error */
+} accel_embed_params;
+
+/* DEFAULT pooling, normalize -1, max_tokens 0, truncate true (what sentence-transformers does). */
+ACCEL_API accel_embed_params accel_embed_default_params(void);
+/* One vector per text: out[n_texts * accel_model_embedding_dim]. Texts of different lengths are batched with
+ * padding. An empty text is valid (it embeds [CLS] [SEP]). Errors: ACCEL_ERR_INVALID_ARG (NULL, n_texts < 1,
+ * out_len too small, invalid UTF-8, a text longer than max_tokens with truncate false), ACCEL_ERR_UNSUPPORTED
+ * (the model has no embedding task), ACCEL_ERR_DEVICE, ACCEL_ERR_OUT_OF_MEMORY. */
+ACCEL_API accel_status accel_embed(accel_session *s, const char *const *texts, int n_texts,
+                                   const accel_embed_params *params, float *out, size_t out_len);
+
+/* --- Text generation ------------------------------------------------------------------------------------------ */
+typedef struct accel_generate_params {
+    int max_new_tokens;       /* -1 = generation_config (max_new_tokens, else an explicit max_length - 1 for
+                                 seq2seq, else 20 as transformers 5.24 does) */
+    int num_beams;            /* -1 = generation_config; 1 = greedy */
+    float length_penalty;     /* NAN = generation_config (HF default 1.0) */
+    int early_stopping;       /* -1 = generation_config; 0 false, 1 true, 2 "never" (HF semantics) */
+    int no_repeat_ngram_size; /* -1 = generation_config; 0 = off */
+    int64_t max_input_tokens; /* 0 = the model's limit, if any */
+    bool truncate;            /* inputs longer than max_input_tokens: true cut, false ACCEL_ERR_INVALID_ARG */
+    int min_new_tokens;       /* -1 = generation_config (HF default 0): EOS is suppressed before this many */
+} accel_generate_params;
+
+ACCEL_API accel_generate_params accel_generate_default_params(void); /* all "model default"; truncate false */
+/* Generates one output text per input text (seq2seq models), batched: greedy or beam search with Hugging Face
+ * transformers' exact semantics (deterministic: the generation config's sampling settings are not applied; its
+ * repetition_penalty and min_length are). outputs[i] receives a malloc'ed UTF-8 string (free with accel_free)
+ * without special tokens. Errors: ACCEL_ERR_INVALID_ARG (NULL, n_texts < 1, invalid parameters, invalid UTF-8, an
+ * empty text (no tokens besides the special ones), too long input with truncate false), ACCEL_ERR_NOT_FOUND (the
+ * model directory has no tokenizer.json), ACCEL_ERR_UNSUPPORTED (not a text generation model), ACCEL_ERR_DEVICE,
+ * ACCEL_ERR_OUT_OF_MEMORY. On error every outputs[i] is NULL. */
+ACCEL_API accel_status accel_generate_text(accel_session *s, const char *const *texts, int n_texts,
+                                           const accel_generate_params *params, char **outputs);
+/* Frees memory the library returned (strings from accel_generate_text). NULL is a no-op. */
+ACCEL_API void accel_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -563,7 +563,7 @@ def gen_conv_pool(w):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# data: get_rows, concat, pad, reductions, top_k, cumsum, interpolate
+# data: get_rows, concat, pad, write, reductions, top_k, cumsum, interpolate
 # ---------------------------------------------------------------------------------------------------------------
 def gen_data(w):
     for name, tdt, V, D, ids_dt, ids in [
@@ -619,6 +619,24 @@ def gen_data(w):
         params = [p for pair in pads for p in pair]
         params += [0] * (12 - len(params)) + [Fl(value)]
         w.case(name, "pad", params, {0: (dt, x)}, ref, dt)
+
+    # write (in place): the node's memory is dst (src0) with rows [off, off + n) of dim replaced by src1, converted
+    for name, ddt, sdt, shape, dim, off, n in [
+        ("f32_decode", "f32", "f32", (1, 2, 6, 4), 2, 5, 1),
+        ("f16_from_f32", "f16", "f32", (1, 2, 6, 4), 2, 0, 3),
+        ("bf16_from_f32_last", "bf16", "f32", (2, 3, 5), 2, 1, 2),
+        ("f32_from_f16_dim0", "f32", "f16", (4, 3), 0, 1, 2),
+        ("i32_dim1", "i32", "i32", (2, 4, 3), 1, 2, 2),
+    ]:
+        name = "write_" + name
+        g = w.rng(name)
+        sshape = list(shape)
+        sshape[dim] = n
+        dst = rand(g, shape, ddt, -50, 50)
+        src = rand(g, tuple(sshape), sdt, -50, 50)
+        ref = d64(dst) if ddt in FLOAT_DTYPES else dst.clone()
+        ref.narrow(dim, off, n).copy_(d64(src) if ddt in FLOAT_DTYPES else src)
+        w.case(name, "write", [dim, off & 0xffffffff, off >> 32], {0: (ddt, dst), 1: (sdt, src)}, ref, ddt)
 
     red = [("sum", torch.sum), ("mean", torch.mean)]
     for op, fn in red:

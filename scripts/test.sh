@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/fetch-models.sh  # the real all-MiniLM-L6-v2 that tests/models/test_minilm.c checks
 jobs=$(nproc)
 
 echo "== build (release) =="

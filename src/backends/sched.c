@@ -11,6 +11,10 @@
  * Memory: every tensor that needs memory (compute outputs, input leaves without external data, copies) gets
  * an interval [defined, last used] over the execution order; a first-fit allocator over one buffer per device
  * reuses the memory of tensors whose interval has ended. Outputs and inputs live for the whole graph.
+ *
+ * In-place writes (ACCEL_OP_WRITE, KV caches) compute but own no memory: like views they point into their base
+ * leaf. They run on a device that can write the base where it lives (never on a copy, which would lose the
+ * write); readers of the written data elsewhere get a copy made after the write.
  */
 #include "backends/backend.h"
 #include "core/error.h"
@@ -35,6 +39,7 @@ typedef struct sched_copy {
     accel_tensor *replica; /* same shape and dtype, in the destination device's memory */
     int device;
     int split;             /* transferred before this split runs */
+    int version;           /* WRITE nodes into base executed before it: a copy only serves readers of its version */
 } sched_copy;
 
 typedef struct sched_override {
@@ -222,6 +227,38 @@ static bool device_reads(const accel_sched *s, int d, accel_buffer_type *bt) {
     return bt == dev->iface.buffer_type(dev);
 }
 
+/* Memory the scheduler allocates itself (input leaves without external data): its home is decided at alloc. */
+static bool sched_owned_leaf(const accel_tensor *b) {
+    return b->op == ACCEL_OP_NONE && !(b->flags & (ACCEL_FLAG_EXTERNAL | ACCEL_FLAG_WEIGHT));
+}
+
+/* Device for an in-place WRITE node: one that supports it and can write its base where the base lives: a device
+ * buffer's own device; host memory: any device that reads host memory; memory the scheduler allocates: where an
+ * earlier WRITE into the same base runs (prev >= 0), else any. -1 if none. */
+static int choose_write_device(const accel_sched *s, const accel_tensor *node, int prev) {
+    const accel_tensor *b = node->view_src;
+    accel_buffer_type *bt = NULL; /* NULL: no constraint */
+    if (sched_owned_leaf(b)) {
+        if (prev >= 0) bt = device_buft(s, prev);
+    } else if (b->buffer && !b->buffer->type->iface.is_host(b->buffer->type)) {
+        int d = b->buffer->type->device ? device_index(s, b->buffer->type->device) : -1;
+        return d >= 0 && s->devs[d]->iface.supports_op(s->devs[d], node) ? d : -1;
+    } else {
+        bt = b->buffer ? b->buffer->type : accel_host_buffer_type();
+    }
+    for (int d = 0; d < s->n_devs; d++)
+        if ((!bt || device_reads(s, d, bt)) && s->devs[d]->iface.supports_op(s->devs[d], node)) return d;
+    return -1;
+}
+
+/* WRITE nodes into base b among exec[0, e): which version of b's data a reader at step e sees. */
+static int write_version(const accel_sched *s, const accel_tensor *b, int e) {
+    int v = 0;
+    for (int i = 0; i < e; i++)
+        if (s->exec[i]->op == ACCEL_OP_WRITE && s->exec[i]->view_src == b) v++;
+    return v;
+}
+
 /* ---- liveness allocator (first fit over a free list, per device) -------------------------------------------- */
 typedef struct free_block {
     size_t offset, size;
@@ -322,7 +359,22 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
         accel_tensor *t = g->nodes[i];
         t->sched_device = -1;
         if (t->op == ACCEL_OP_VIEW) continue;
-        int d = choose_device(s, t);
+        int d;
+        if (t->op == ACCEL_OP_WRITE) {
+            int prev = -1; /* an earlier write into the same scheduler-allocated base fixes where it lives */
+            for (int e = 0; e < s->n_exec && prev < 0; e++)
+                if (s->exec[e]->op == ACCEL_OP_WRITE && s->exec[e]->view_src == t->view_src) prev = s->exec_dev[e];
+            d = choose_write_device(s, t, prev);
+            if (d < 0) {
+                st = accel_set_error(ACCEL_ERR_UNSUPPORTED,
+                                     "no device can write node '%s' (op write, %s) into the memory of '%s' where it "
+                                     "lives",
+                                     t->name, accel_dtype_name(t->dtype), t->view_src->name);
+                goto done;
+            }
+        } else {
+            d = choose_device(s, t);
+        }
         if (d < 0) {
             st = accel_set_error(ACCEL_ERR_UNSUPPORTED, "no device supports node '%s' (op %s, %s)", t->name,
                                  accel_op_name(t->op), accel_dtype_name(t->dtype));
@@ -357,9 +409,16 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
     }
     for (int e = 0; e < s->n_exec; e++) {
         accel_tensor *t = s->exec[e];
+        if (t->op == ACCEL_OP_WRITE) continue; /* writes into its base's memory */
         alloc_entry en = {t, (t->flags & ACCEL_FLAG_OUTPUT) != 0, s->exec_dev[e], e, e, accel_tensor_bytes_contiguous(t), 0};
         t->sched_id = n_entries;
         OOM_IF(!PUSH(entries, n_entries, cap_entries, en));
+    }
+    /* a scheduler-allocated base that is written in place lives where the (first) write runs */
+    for (int e = 0; e < s->n_exec; e++) {
+        accel_tensor *t = s->exec[e];
+        if (t->op == ACCEL_OP_WRITE && t->view_src->sched_id >= 0 && entries[t->view_src->sched_id].device == -2)
+            entries[t->view_src->sched_id].device = s->exec_dev[e];
     }
 
     /* 4. uses: extend lifetimes, decide input homes, insert copies where a device can't read the memory */
@@ -384,10 +443,18 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
             }
             accel_buffer_type *bt = b->buffer && !be ? b->buffer->type : device_buft(s, home);
             if (device_reads(s, d, bt)) continue;
-            /* a copy of the whole base tensor on device d, made once per compute before the split */
+            if (node->op == ACCEL_OP_WRITE && k == 0) { /* a write into a copy would be lost */
+                st = accel_set_error(ACCEL_ERR_UNSUPPORTED,
+                                     "node '%s' (op write) runs on %s, which cannot write '%s' where it lives (%s)",
+                                     node->name, accel_device_name(s->devs[d]), b->name, bt->iface.name(bt));
+                goto done;
+            }
+            /* a copy of the whole base tensor on device d, made once per compute before the split; after an
+             * in-place write into the base, readers need a new copy */
+            int version = write_version(s, b, e);
             int c = 0;
             for (; c < s->n_copies; c++)
-                if (s->copies[c].base == b && s->copies[c].device == d) break;
+                if (s->copies[c].base == b && s->copies[c].device == d && s->copies[c].version == version) break;
             if (c == s->n_copies) {
                 accel_tensor *rep = new_owned(s, &cap_owned, b);
                 OOM_IF(!rep);
@@ -399,7 +466,7 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
                 rep->data = NULL;
                 memset(rep->src, 0, sizeof rep->src);
                 snprintf(rep->name, sizeof rep->name, "%.40s#%s", b->name, accel_device_name(s->devs[d]));
-                sched_copy cp = {b, rep, d, split_of_exec};
+                sched_copy cp = {b, rep, d, split_of_exec, version};
                 OOM_IF(!PUSH(s->copies, s->n_copies, cap_copies, cp));
                 alloc_entry en = {rep, false, d, split_start, e, accel_tensor_bytes_contiguous(rep), 0};
                 rep->sched_id = n_entries;
@@ -423,10 +490,11 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
         if (entries[i].device == -2) entries[i].device = s->exec_dev[0];
         if (entries[i].whole) entries[i].last = s->n_exec;
     }
-    /* views of outputs keep their base alive */
+    /* views (and in-place writes) of outputs keep their base alive */
     for (int i = 0; i < g->n_nodes; i++) {
         accel_tensor *t = g->nodes[i];
-        if (t->op == ACCEL_OP_VIEW && (t->flags & ACCEL_FLAG_OUTPUT) && t->view_src->sched_id >= 0)
+        if ((t->op == ACCEL_OP_VIEW || t->op == ACCEL_OP_WRITE) && (t->flags & ACCEL_FLAG_OUTPUT) &&
+            t->view_src->sched_id >= 0)
             entries[t->view_src->sched_id].last = s->n_exec;
     }
 
@@ -483,10 +551,10 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
         en->t->buffer = buf;
         en->t->data = (char *)buf->iface.get_base(buf) + en->offset;
     }
-    /* views point into their base; so do the views made over copies */
+    /* views and in-place writes point into their base; so do the views made over copies */
     for (int i = 0; i < g->n_nodes; i++) {
         accel_tensor *t = g->nodes[i];
-        if (t->op != ACCEL_OP_VIEW) continue;
+        if (t->op != ACCEL_OP_VIEW && t->op != ACCEL_OP_WRITE) continue;
         t->buffer = t->view_src->buffer;
         t->data = t->view_src->data ? (char *)t->view_src->data + t->view_offset : NULL;
     }
@@ -515,7 +583,8 @@ accel_status accel_sched_alloc(accel_sched *s, accel_graph *g) {
         placement_entry pe = {t, t->op == ACCEL_OP_VIEW ? -1 : t->sched_device, false};
         OOM_IF(!PUSH(s->placement, s->n_placement, cap_place, pe));
     }
-    build_placement_text(s);
+    /* the text costs a snprintf per node: built only when someone will read it (or lazily on request) */
+    if (s->log_placement) build_placement_text(s);
     if (s->log_placement) accel_log(ACCEL_LOG_INFO, "placement:\n%s", s->text ? s->text : "");
     if (s->log_placement && accel_log_get_level() < ACCEL_LOG_INFO && s->text)
         fprintf(stderr, "accel placement:\n%s", s->text); /* the user asked for it explicitly */
@@ -633,7 +702,10 @@ static void build_placement_text(accel_sched *s) {
     s->text = text;
 }
 
-const char *accel_sched_placement_text(accel_sched *s) { return s && s->text ? s->text : ""; }
+const char *accel_sched_placement_text(accel_sched *s) {
+    if (s && !s->text && s->n_placement > 0) build_placement_text(s);
+    return s && s->text ? s->text : "";
+}
 
 accel_status accel_sched_get_memory(const accel_sched *s, accel_sched_memory *out) {
     if (!s || !out) return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_sched_get_memory: NULL argument");

@@ -4,6 +4,7 @@
 #include "core/graph.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define CHECK_G(g)                                                                                                   \
@@ -416,6 +417,42 @@ accel_tensor *accel_pad(accel_graph *g, accel_tensor *a, const int64_t *pad, flo
         t->params[2 * i + 1] = (int32_t)pad[2 * i + 1];
     }
     accel_param_set_f32(t, 12, value);
+    return t;
+}
+
+/* In-place write: the node aliases dst's memory like a view (view_src, view_offset, strides) but computes. */
+accel_tensor *accel_write(accel_graph *g, accel_tensor *dst, accel_tensor *src, int dim, int64_t offset) {
+    CHECK_G(g);
+    REQUIRE(g, dst && src, "accel_write: NULL input");
+    accel_tensor *base = dst->view_src ? dst->view_src : dst;
+    REQUIRE(g, base->op == ACCEL_OP_NONE,
+            "accel_write: dst '%s' must be a leaf or a view of one (its memory is computed by op %s)", dst->name,
+            accel_op_name(base->op));
+    REQUIRE(g, (src->view_src ? src->view_src : src) != base, "accel_write: src shares dst's memory ('%s')",
+            base->name);
+    REQUIRE(g, (is_float(dst) && is_float(src)) || (is_plain(dst) && !is_float(dst) && src->dtype == dst->dtype),
+            "accel_write: cannot write %s into %s (floats convert among f32/f16/bf16, integers must match)",
+            accel_dtype_name(src->dtype), accel_dtype_name(dst->dtype));
+    for (int i = 0; i < dst->ndim; i++) /* a broadcast dst would get several values per element */
+        REQUIRE(g, dst->shape[i] <= 1 || dst->stride[i] != 0, "accel_write: dst is broadcast (stride 0) in dim %d", i);
+    REQUIRE(g, src->ndim == dst->ndim, "accel_write: src has %d dims, dst %d", src->ndim, dst->ndim);
+    int d = resolve_dim(dim, dst->ndim);
+    REQUIRE(g, d >= 0 && d < dst->ndim, "accel_write: dim %d out of range for %d dims", dim, dst->ndim);
+    for (int i = 0; i < dst->ndim; i++)
+        REQUIRE(g, i == d || src->shape[i] == dst->shape[i], "accel_write: sizes differ in dim %d (%lld vs %lld)", i,
+                (long long)src->shape[i], (long long)dst->shape[i]);
+    REQUIRE(g, offset >= 0 && src->shape[d] <= dst->shape[d] && offset <= dst->shape[d] - src->shape[d],
+            "accel_write: rows [%lld, %lld + %lld) do not fit in dim %d of size %lld", (long long)offset,
+            (long long)offset, (long long)src->shape[d], d, (long long)dst->shape[d]);
+    accel_tensor *srcs[2] = {dst, src};
+    accel_tensor *t = node_like(g, ACCEL_OP_WRITE, dst->dtype, dst, srcs, 2);
+    if (!t) return NULL;
+    memcpy(t->stride, dst->stride, sizeof t->stride);
+    t->view_src = base;
+    t->view_offset = dst->view_src ? dst->view_offset : 0;
+    t->params[0] = d;
+    accel_param_set_i64(t, 1, offset);
+    snprintf(t->name, sizeof t->name, "%.55s (write)", dst->name);
     return t;
 }
 

@@ -21,6 +21,7 @@ static const char *const k_op_names[ACCEL_OP_COUNT] = {
     [ACCEL_OP_MAX] = "max",          [ACCEL_OP_ARGMAX] = "argmax",
     [ACCEL_OP_TOP_K] = "top_k",      [ACCEL_OP_TOP_K_INDICES] = "top_k_indices",
     [ACCEL_OP_CUMSUM] = "cumsum",    [ACCEL_OP_INTERPOLATE] = "interpolate",
+    [ACCEL_OP_WRITE] = "write",
 };
 
 const char *accel_op_name(accel_op op) {

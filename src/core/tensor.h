@@ -92,6 +92,14 @@ typedef enum accel_op {
     ACCEL_OP_INTERPOLATE, /* src0 x [N, C, H, W]; p0 = mode (accel_interp_mode), p1 = align_corners
                              -> [N, C, out_h, out_w] (t's shape). PyTorch scale = in/out when !align_corners. */
 
+    ACCEL_OP_WRITE,      /* in-place write (KV caches): src0 = dst as given (a leaf or a view of one, or an earlier
+                            WRITE node), src1 = src; p0 = dim (resolved, >= 0), p1/p2 = offset (int64: low/high
+                            32 bits, read with accel_param_i64(t, 1)). Stores src1 converted to t's dtype into
+                            t[..., offset : offset + src1.shape[dim], ...]; the rest of t is left as it is.
+                            t has src0's shape, dtype and byte strides and, like a view, aliases its memory:
+                            view_src = src0's base leaf, view_offset = src0's view_offset. It has no memory of
+                            its own; it computes (it is not a VIEW) and its readers run after the write. */
+
     ACCEL_OP_COUNT
 } accel_op;
 
@@ -115,7 +123,8 @@ struct accel_tensor {
     int32_t params[ACCEL_MAX_OP_PARAMS];
     accel_tensor *src[ACCEL_MAX_SRC];
 
-    accel_tensor *view_src; /* for views: the tensor whose memory this one reads (never itself a view) */
+    accel_tensor *view_src; /* views and WRITE nodes: the tensor whose memory this one uses (always a leaf or a
+                               computed node, never a view or a WRITE node) */
     size_t view_offset;     /* bytes */
 
     uint32_t flags;
@@ -137,6 +146,14 @@ static inline float accel_param_f32(const accel_tensor *t, int i) {
     return f;
 }
 static inline void accel_param_set_f32(accel_tensor *t, int i, float f) { memcpy(&t->params[i], &f, sizeof f); }
+/* An int64 parameter held in two slots: params[i] = low 32 bits, params[i + 1] = high 32 bits. */
+static inline int64_t accel_param_i64(const accel_tensor *t, int i) {
+    return (int64_t)(((uint64_t)(uint32_t)t->params[i + 1] << 32) | (uint32_t)t->params[i]);
+}
+static inline void accel_param_set_i64(accel_tensor *t, int i, int64_t v) {
+    t->params[i] = (int32_t)(uint32_t)((uint64_t)v & 0xffffffffu);
+    t->params[i + 1] = (int32_t)(uint32_t)((uint64_t)v >> 32);
+}
 
 static inline int64_t accel_nelements(const accel_tensor *t) {
     int64_t n = 1;

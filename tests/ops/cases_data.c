@@ -1,5 +1,6 @@
-/* Cases: GET_ROWS, CONCAT, PAD, the window partition/merge composites, SUM/MEAN/MAX/ARGMAX, TOP_K (values and
- * indices), CUMSUM and INTERPOLATE. Data movement, max, argmax and top-k must match ref exactly. */
+/* Cases: GET_ROWS, CONCAT, PAD, WRITE (in place), the window partition/merge composites, SUM/MEAN/MAX/ARGMAX,
+ * TOP_K (values and indices), CUMSUM and INTERPOLATE. Data movement, max, argmax and top-k must match ref
+ * exactly. */
 #include "harness.h"
 
 #include <stdio.h>
@@ -159,6 +160,99 @@ static void pad_cases(case_list *l) {
     add_pad(l, ACCEL_F16, SH(2, 3, 4, 5), SH(1, 1, 0, 0, 2, 0, 0, 3), 0.25f, LAYOUT_HEADS);
     add_pad(l, ACCEL_I64, SH(4, 6), SH(0, 1, 1, 0), 3.0f, LAYOUT_SLICED);
     add_pad(l, ACCEL_F32, SH(64, 4000), SH(0, 0, 0, 96), 0.0f, C);
+}
+
+/* ---- write (in place, KV caches) -------------------------------------------------------------------------- */
+typedef struct write_params {
+    accel_dtype dd, sd;      /* dst (cache) and src dtypes */
+    int nd, dim;
+    int64_t shape[ACCEL_MAX_DIMS]; /* dst as the op sees it */
+    int64_t n, offset;       /* rows [offset, offset + n) of dim are written */
+    layout ld, ls;           /* how the op sees dst's leaf, and src */
+    bool perf;               /* output the write node alone (nothing else to time) */
+} write_params;
+
+/* Outputs: the whole dst leaf after the write (so bytes outside the written rows are compared too) and, when the
+ * op sees a view of it, the written view read through the write node. */
+static int build_write(build_ctx *c, const void *pp, accel_tensor **out) {
+    const write_params *p = pp;
+    int64_t ss[ACCEL_MAX_DIMS];
+    memcpy(ss, p->shape, sizeof ss);
+    ss[p->dim] = p->n;
+    accel_tensor *dst = in_tensor(c, p->dd, p->nd, p->shape, data_fill(p->dd), p->ld);
+    accel_tensor *leaf = c->leaf[c->n_inputs - 1];
+    accel_tensor *src = in_tensor(c, p->sd, p->nd, ss, data_fill(p->sd), p->ls);
+    accel_tensor *w = accel_write(c->g, dst, src, p->dim, p->offset);
+    if (p->ld == LAYOUT_CONTIG || p->perf) {
+        out[0] = w; /* the leaf's memory itself (perf: not read) */
+        return 1;
+    }
+    out[0] = leaf;
+    out[1] = accel_cont(c->g, w);
+    return 2;
+}
+
+static void add_write(case_list *l, accel_dtype dd, accel_dtype sd, const int64_t *shape, int nd, int dim, int64_t n,
+                      int64_t offset, layout ld, layout ls) {
+    write_params p = {.dd = dd, .sd = sd, .nd = nd, .dim = dim, .n = n, .offset = offset, .ld = ld, .ls = ls,
+                      .perf = l->perf};
+    memcpy(p.shape, shape, sizeof(int64_t) * (size_t)nd);
+    char s[64];
+    case_add(l, "write", build_write, &p, sizeof p, 0.0, "%s <- %s dst=%s %s dim=%d rows [%lld, %lld) src %s",
+             accel_dtype_name(dd), accel_dtype_name(sd), shape_str(s, sizeof s, nd, shape), layout_name(ld), dim,
+             (long long)offset, (long long)(offset + n), layout_name(ls));
+}
+
+static void write_cases(case_list *l) {
+    const layout C = LAYOUT_CONTIG;
+    const accel_dtype F = ACCEL_F32, H = ACCEL_F16, B = ACCEL_BF16;
+    if (l->perf) {
+        add_write(l, H, F, SH(1, 32, 4096, 128), 2, 1, 4000, C, C);   /* decode step into an f16 cache */
+        add_write(l, H, F, SH(1, 32, 4096, 128), 2, 512, 0, C, C);    /* prefill of 512 positions */
+        add_write(l, F, F, SH(1, 32, 4096, 128), 2, 512, 0, LAYOUT_HEADS, C); /* [B,S,H,D] cache as [B,H,S,D] */
+        return;
+    }
+    /* f32 -> f32 / f16 / bf16 (exact: one rounding of the same f32 value), every dim, start / middle / end */
+    const accel_dtype into[3] = {F, H, B};
+    const int64_t shape[4] = {3, 4, 6, 8};
+    for (int t = 0; t < 3; t++)
+        for (int dim = 0; dim < 4; dim++) {
+            int64_t n = shape[dim] > 2 ? 2 : 1, size = shape[dim];
+            add_write(l, into[t], F, shape, 4, dim, n, 0, C, C);
+            add_write(l, into[t], F, shape, 4, dim, n, (size - n) / 2, C, C);
+            add_write(l, into[t], F, shape, 4, dim, n, size - n, C, C);
+        }
+    /* the other float pairs and the integers (same dtype only) */
+    add_write(l, F, H, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, F, B, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, H, H, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, H, B, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, B, B, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, B, H, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, ACCEL_I8, ACCEL_I8, SH(2, 3, 5, 4), 2, 2, 1, C, C);
+    add_write(l, ACCEL_I32, ACCEL_I32, SH(2, 3, 5, 4), 2, 1, 3, C, C);
+    add_write(l, ACCEL_I64, ACCEL_I64, SH(2, 3, 5, 4), 0, 1, 1, C, C);
+    /* dst seen through a view: a [B,S,H,D] cache as [B,H,S,D] (rows contiguous), sliced (offset, inner step 2),
+     * permuted (inner dim strided); src through views */
+    add_write(l, F, F, SH(2, 4, 9, 16), 2, 1, 5, LAYOUT_HEADS, C);
+    add_write(l, H, F, SH(2, 4, 9, 16), 2, 3, 6, LAYOUT_HEADS, C);
+    add_write(l, F, F, SH(3, 5, 6), 1, 2, 2, LAYOUT_SLICED, C);
+    add_write(l, B, F, SH(3, 5, 6), 2, 2, 4, LAYOUT_SLICED, C);
+    add_write(l, H, H, SH(3, 5, 6), 0, 1, 2, LAYOUT_SLICED, LAYOUT_TRANSPOSED);
+    add_write(l, H, F, SH(4, 5, 6), 0, 2, 1, LAYOUT_PERMUTED, C);
+    add_write(l, F, F, SH(4, 5, 6), 2, 3, 3, LAYOUT_PERMUTED, LAYOUT_PERMUTED);
+    add_write(l, ACCEL_I32, ACCEL_I32, SH(4, 5, 6), 1, 2, 0, LAYOUT_TRANSPOSED, LAYOUT_SLICED);
+    add_write(l, F, F, SH(2, 3, 7, 8), 2, 4, 3, C, LAYOUT_HEADS);
+    add_write(l, B, F, SH(2, 3, 7, 8), 3, 5, 2, C, LAYOUT_TRANSPOSED);
+    /* shapes: 1-d, the whole dim, nothing, a 6-d tensor, and writes large enough to run on several threads (a
+     * contiguous region that is one long row; an f16 cache prefilled from f32) */
+    add_write(l, F, F, SH(10), 0, 3, 7, C, C);
+    add_write(l, H, F, SH(3, 4, 5), 1, 4, 0, C, C);
+    add_write(l, F, F, SH(3, 4, 5), 1, 0, 4, C, C);
+    add_write(l, B, F, SH(2, 1, 3, 1, 4, 5), 4, 2, 1, C, C);
+    add_write(l, F, F, SH(64, 4096), 0, 32, 16, C, C);
+    add_write(l, H, F, SH(1, 16, 512, 64), 2, 128, 300, C, C);
+    add_write(l, H, F, SH(1, 16, 512, 64), 2, 100, 7, LAYOUT_HEADS, C);
 }
 
 /* ---- window partition / merge (Swin) ---------------------------------------------------------------------- */
@@ -408,6 +502,7 @@ void cases_data(case_list *l) {
     get_rows_cases(l);
     concat_cases(l);
     pad_cases(l);
+    write_cases(l);
     window_cases(l);
     reduce_cases(l);
     top_k_cases(l);

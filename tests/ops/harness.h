@@ -109,7 +109,8 @@ void cases_matmul(case_list *l);      /* matmul, linear */
 void cases_norm(case_list *l);        /* softmax, layer/rms/group/batch norm */
 void cases_attention(case_list *l);   /* rope, attention */
 void cases_conv(case_list *l);        /* conv1d/2d, pool1d/2d */
-void cases_data(case_list *l);        /* get_rows, concat, pad, windows, reductions, top_k, cumsum, interpolate */
+void cases_data(case_list *l);        /* get_rows, concat, pad, write, windows, reductions, top_k, cumsum,
+                                         interpolate */
 
 /* ---- running a case on one device (runner.c) ------------------------------------------------------------- */
 typedef enum run_status { RUN_OK, RUN_UNSUPPORTED, RUN_FAILED } run_status;
@@ -129,7 +130,8 @@ run_status case_prepare(const op_case *cs, accel_device *dev, accel_sched *s, ui
 void case_release(prepared *p);
 /* Builds the case and asks dev's supports_op only (no memory, no compute). */
 run_status case_supported(const op_case *cs, accel_device *dev, char *msg, size_t msg_size);
-/* Bytes read and written by the compute nodes of a prepared case (each source once, the output once). */
+/* Bytes read and written by the compute nodes of a prepared case (each source once, the output once; an in-place
+ * write counts its src read and the elements it stores). */
 double case_bytes(const prepared *p);
 /* The seed of a case's inputs: a hash of its op and description, so it does not depend on filters. */
 uint64_t case_seed(const op_case *cs);

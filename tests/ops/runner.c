@@ -136,6 +136,10 @@ double case_bytes(const prepared *p) {
     for (int i = 0; i < nn; i++) {
         const accel_tensor *t = accel_graph_node(p->g, i);
         if (!is_compute(t)) continue;
+        if (t->op == ACCEL_OP_WRITE) { /* reads src1 and stores as many elements; the rest of t is untouched */
+            total += tensor_bytes(t->src[1]) + (double)accel_nelements(t->src[1]) * (double)dtype_bytes(t->dtype);
+            continue;
+        }
         total += tensor_bytes(t);
         for (int k = 0; k < ACCEL_MAX_SRC; k++)
             if (t->src[k]) total += tensor_bytes(t->src[k]);

@@ -1,7 +1,9 @@
-/* CPU data movement: GET_ROWS (embedding gather), CONCAT and PAD, for every plain dtype and any source strides.
- * Elements are copied bit for bit; rows whose source is contiguous are copied with memcpy. This file also
- * registers the pooling, reduction and interpolation kernels of cpu_pool.c, cpu_reduce.c and cpu_interp.c. */
+/* CPU data movement: GET_ROWS (embedding gather), CONCAT and PAD, for every plain dtype and any source strides,
+ * and the in-place WRITE (KV caches). Elements are copied bit for bit (WRITE converts floats to the destination's
+ * dtype); rows whose source is contiguous are copied with memcpy. This file also registers the pooling, reduction
+ * and interpolation kernels of cpu_pool.c, cpu_reduce.c and cpu_interp.c. */
 #include "backends/cpu/cpu_data.h"
+#include "backends/cpu/cpu_vec.h"
 
 /* Copies n elements of es bytes from s (element stride sl bytes) to d (element stride dl bytes). */
 static void copy_elems(char *d, int64_t dl, const char *s, int64_t sl, int64_t n, size_t es) {
@@ -213,10 +215,130 @@ static bool pad_supports(const accel_tensor *dst) {
     return accel_is_contiguous(dst);
 }
 
+/* ---- WRITE ---------------------------------------------------------------------------------------------------- */
+/* src1 goes into the node's own memory (its base's, at the node's strides, which need not be contiguous) at
+ * offset along dim. Source and destination dims are collapsed together where both are contiguous across them, so
+ * a write of whole rows of a contiguous cache is one memcpy; the work is split into chunks of rows. */
+#define WRITE_CHUNK 4096          /* elements per work item (and f32 scratch per thread when converting) */
+#define WRITE_MIN_PARALLEL 65536  /* below this many elements one thread beats waking the pool */
+
+typedef struct write_job {
+    cpu_isa isa;
+    accel_dtype sd, dd;
+    const char *src;
+    char *dst;                                 /* element 0 of the written region */
+    int nd;                                    /* collapsed dims, innermost last, >= 1 */
+    int64_t shape[ACCEL_MAX_DIMS];
+    int64_t ss[ACCEL_MAX_DIMS], ds[ACCEL_MAX_DIMS]; /* byte strides of src and of the region */
+    int64_t nchunk, nitems;                    /* chunks per row, rows * nchunk */
+    float *scratch;                            /* WRITE_CHUNK floats per thread, when converting */
+} write_job;
+
+/* n elements from s (element stride ss) to d (element stride ds), converted from j->sd to j->dd. */
+static void write_run(const write_job *j, char *d, int64_t ds, const char *s, int64_t ss, int64_t n, float *buf) {
+    if (j->sd == j->dd) {
+        copy_elems(d, ds, s, ss, n, accel_dtype_size(j->dd));
+        return;
+    }
+    if (j->dd == ACCEL_F32 && ds == 4) { /* convert straight into the destination */
+        cpu_vec_load_f32(j->isa, j->sd, s, ss, (float *)d, n);
+        return;
+    }
+    const float *f = cpu_vec_row_f32(j->isa, j->sd, s, ss, n, buf);
+    if (ds == (int64_t)accel_dtype_size(j->dd)) {
+        cpu_vec_store_f32(j->isa, j->dd, f, d, n);
+        return;
+    }
+    for (int64_t k = 0; k < n; k++) cpu_data_store_float(d + k * ds, j->dd, f[k]);
+}
+
+static void write_task(void *arg, int ith, int nth) {
+    const write_job *j = arg;
+    const int inner = j->nd - 1;
+    float *buf = j->scratch ? j->scratch + (size_t)ith * WRITE_CHUNK : NULL;
+    int64_t begin, end;
+    accel_split_range(j->nitems, ith, nth, &begin, &end);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t row = it / j->nchunk, c0 = (it % j->nchunk) * WRITE_CHUNK;
+        int64_t n = j->shape[inner] - c0 < WRITE_CHUNK ? j->shape[inner] - c0 : WRITE_CHUNK;
+        const char *s = j->src + c0 * j->ss[inner];
+        char *d = j->dst + c0 * j->ds[inner];
+        for (int k = inner - 1; k >= 0 && row; k--) {
+            int64_t i = row % j->shape[k];
+            row /= j->shape[k];
+            s += i * j->ss[k];
+            d += i * j->ds[k];
+        }
+        write_run(j, d, j->ds[inner], s, j->ss[inner], n, buf);
+    }
+}
+
+static accel_status write_compute(cpu_ctx *ctx, accel_tensor *dst) {
+    const accel_tensor *src = dst->src[1];
+    const int dim = dst->params[0];
+    const int64_t total = accel_nelements(src);
+    if (total == 0) return ACCEL_OK;
+    write_job j = {.isa = ctx->isa, .sd = src->dtype, .dd = dst->dtype, .src = accel_tensor_ptr(src)};
+    j.dst = accel_tensor_ptr(dst) + accel_param_i64(dst, 1) * dst->stride[dim];
+    /* collapse, innermost first: drop size-1 dims, merge a dim into the previous one when both operands are
+     * contiguous across the pair */
+    int64_t sh[ACCEL_MAX_DIMS], ss[ACCEL_MAX_DIMS], ds[ACCEL_MAX_DIMS];
+    int n = 0;
+    for (int k = src->ndim - 1; k >= 0; k--) {
+        if (src->shape[k] == 1) continue;
+        if (n > 0 && src->stride[k] == ss[n - 1] * sh[n - 1] && dst->stride[k] == ds[n - 1] * sh[n - 1]) {
+            sh[n - 1] *= src->shape[k];
+            continue;
+        }
+        sh[n] = src->shape[k];
+        ss[n] = src->stride[k];
+        ds[n] = dst->stride[k];
+        n++;
+    }
+    if (n == 0) { /* one element */
+        sh[0] = 1;
+        ss[0] = ds[0] = 0;
+        n = 1;
+    }
+    j.nd = n;
+    for (int k = 0; k < n; k++) {
+        j.shape[k] = sh[n - 1 - k];
+        j.ss[k] = ss[n - 1 - k];
+        j.ds[k] = ds[n - 1 - k];
+    }
+    j.nchunk = (j.shape[n - 1] + WRITE_CHUNK - 1) / WRITE_CHUNK;
+    j.nitems = total / j.shape[n - 1] * j.nchunk;
+    const bool parallel = ctx->pool && total >= WRITE_MIN_PARALLEL;
+    if (j.sd != j.dd) {
+        const int nth = parallel ? cpu_data_nthreads(ctx) : 1;
+        j.scratch = cpu_scratch(ctx, (size_t)nth * WRITE_CHUNK * sizeof(float));
+        if (!j.scratch) return accel_set_error(ACCEL_ERR_OUT_OF_MEMORY, "cpu write: no scratch memory");
+    }
+    if (parallel) accel_threadpool_run(ctx->pool, write_task, &j);
+    else write_task(&j, 0, 1);
+    return ACCEL_OK;
+}
+
+static bool write_supports(const accel_tensor *dst) {
+    const accel_tensor *into = dst->src[0], *src = dst->src[1];
+    if (!into || !src || !dst->view_src || into->dtype != dst->dtype || !accel_same_shape(into, dst)) return false;
+    bool floats = cpu_data_is_float(dst->dtype) && cpu_data_is_float(src->dtype);
+    if (!floats && !(cpu_data_is_plain(dst->dtype) && src->dtype == dst->dtype)) return false;
+    const int dim = dst->params[0];
+    const int64_t off = accel_param_i64(dst, 1);
+    if (src->ndim != dst->ndim || dim < 0 || dim >= dst->ndim) return false;
+    for (int i = 0; i < dst->ndim; i++) {
+        if (i != dim && src->shape[i] != dst->shape[i]) return false;
+        if (i == dim && (off < 0 || src->shape[i] > dst->shape[i] || off > dst->shape[i] - src->shape[i])) return false;
+    }
+    return true;
+}
+
 void cpu_register_data(cpu_op_entry table[ACCEL_OP_COUNT]) {
     table[ACCEL_OP_GET_ROWS] = (cpu_op_entry){get_rows_compute, get_rows_supports};
     table[ACCEL_OP_CONCAT] = (cpu_op_entry){concat_compute, concat_supports};
     table[ACCEL_OP_PAD] = (cpu_op_entry){pad_compute, pad_supports};
+    table[ACCEL_OP_WRITE] = (cpu_op_entry){write_compute, write_supports};
     cpu_register_pool(table);
     cpu_register_reduce(table);
     cpu_register_interp(table);

@@ -1,5 +1,5 @@
-/* ref: data movement (get_rows, concat, pad), reductions (sum, mean, max, argmax, top_k, cumsum) and
- * interpolation (nearest, bilinear, bicubic), with PyTorch's semantics. */
+/* ref: data movement (get_rows, concat, pad, the in-place write), reductions (sum, mean, max, argmax, top_k,
+ * cumsum) and interpolation (nearest, bilinear, bicubic), with PyTorch's semantics. */
 #include "backends/ref/ref_ops.h"
 
 #include <math.h>
@@ -99,6 +99,38 @@ static bool ref_pad_supports(const accel_tensor *dst) {
     if (!a || a->dtype != dst->dtype || a->ndim != dst->ndim) return false;
     for (int i = 0; i < dst->ndim; i++)
         if (dst->shape[i] != a->shape[i] + (int64_t)dst->params[2 * i] + (int64_t)dst->params[2 * i + 1]) return false;
+    return true;
+}
+
+/* ---- write: src1 into the node's memory (its base's) at offset along dim; the rest is left as it is --------- */
+static accel_status ref_write(accel_tensor *dst) {
+    const accel_tensor *src = dst->src[1];
+    const int dim = dst->params[0];
+    const int64_t off = accel_param_i64(dst, 1);
+    int64_t idx[ACCEL_MAX_DIMS] = {0};
+    if (accel_nelements(src) > 0) do {
+            int64_t di[ACCEL_MAX_DIMS];
+            memcpy(di, idx, sizeof di);
+            di[dim] += off;
+            char *dp = accel_tensor_ptr(dst) + ref_offset(dst, di);
+            const char *sp = accel_tensor_ptr(src) + ref_offset(src, idx);
+            if (src->dtype == dst->dtype) ref_copy_elem(dp, sp, dst->dtype);
+            else accel_store_f64(dp, dst->dtype, accel_load_f64(sp, src->dtype)); /* floats: one rounding */
+        } while (ref_index_next(idx, src->shape, src->ndim));
+    return ACCEL_OK;
+}
+
+static bool ref_write_supports(const accel_tensor *dst) {
+    const accel_tensor *into = dst->src[0], *src = dst->src[1];
+    if (!into || !src || !dst->view_src || into->dtype != dst->dtype || !accel_same_shape(into, dst)) return false;
+    if (!(ref_is_float(dst->dtype) && ref_is_float(src->dtype)) && src->dtype != dst->dtype) return false;
+    const int dim = dst->params[0];
+    const int64_t off = accel_param_i64(dst, 1);
+    if (src->ndim != dst->ndim || dim < 0 || dim >= dst->ndim) return false;
+    for (int i = 0; i < dst->ndim; i++) {
+        if (i != dim && src->shape[i] != dst->shape[i]) return false;
+        if (i == dim && (off < 0 || src->shape[i] > dst->shape[i] || off > dst->shape[i] - src->shape[i])) return false;
+    }
     return true;
 }
 
@@ -374,6 +406,7 @@ void ref_register_data(ref_op_entry table[ACCEL_OP_COUNT]) {
     table[ACCEL_OP_GET_ROWS] = (ref_op_entry){ref_get_rows, ref_get_rows_supports};
     table[ACCEL_OP_CONCAT] = (ref_op_entry){ref_concat, ref_concat_supports};
     table[ACCEL_OP_PAD] = (ref_op_entry){ref_pad, ref_pad_supports};
+    table[ACCEL_OP_WRITE] = (ref_op_entry){ref_write, ref_write_supports};
     table[ACCEL_OP_SUM] = (ref_op_entry){ref_reduce, ref_reduce_supports};
     table[ACCEL_OP_MEAN] = (ref_op_entry){ref_reduce, ref_reduce_supports};
     table[ACCEL_OP_MAX] = (ref_op_entry){ref_reduce, ref_reduce_supports};
