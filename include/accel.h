@@ -513,6 +513,7 @@ typedef struct accel_session accel_session;
 typedef enum accel_task {
     ACCEL_TASK_EMBED = 0,    /* text -> one vector per text (BERT, sentence-transformers) */
     ACCEL_TASK_SEQ2SEQ = 1,  /* text -> text (T5) */
+    ACCEL_TASK_TEXT_GENERATION = 2, /* prompt -> continuation (causal LMs: LLaMA, Qwen2, Mistral) */
     ACCEL_TASK_COUNT
 } accel_task;
 
@@ -532,7 +533,7 @@ ACCEL_API accel_model_params accel_model_default_params(void);
 ACCEL_API accel_status accel_model_load(const char *dir, const accel_model_params *params, accel_model **out);
 /* Frees the model; every session made from it must be freed first. NULL is a no-op. */
 ACCEL_API void accel_model_free(accel_model *m);
-ACCEL_API const char *accel_model_family(const accel_model *m);       /* "bert", "t5" */
+ACCEL_API const char *accel_model_family(const accel_model *m);       /* "bert", "t5", "llama", "qwen2", ... */
 ACCEL_API const char *accel_model_architecture(const accel_model *m); /* config "architectures"[0] or the family */
 ACCEL_API bool accel_model_supports(const accel_model *m, accel_task task);
 /* Embedding width (ACCEL_TASK_EMBED) or hidden size; 0 for NULL. */
@@ -576,6 +577,14 @@ ACCEL_API accel_status accel_embed(accel_session *s, const char *const *texts, i
                                    const accel_embed_params *params, float *out, size_t out_len);
 
 /* --- Text generation ------------------------------------------------------------------------------------------ */
+/* Streaming (causal LMs): called for every generated token of every sequence, in order, with the text that token
+ * completed: `len` bytes of UTF-8 at `text` (not NUL-terminated; len may be 0 while bytes of an incomplete
+ * character, or text that may begin a stop string, are held back). A piece never splits a UTF-8 character, and
+ * the pieces of a sequence concatenate to its final output text. After the last token of a sequence one more call
+ * with token -1 flushes what was held back (len may be 0). seq is the index of the input text. Return false to
+ * stop that sequence early (its output ends with what was streamed). */
+typedef bool (*accel_stream_fn)(int seq, int32_t token, const char *text, size_t len, void *user_data);
+
 typedef struct accel_generate_params {
     int max_new_tokens;       /* -1 = generation_config (max_new_tokens, else an explicit max_length - 1 for
                                  seq2seq, else 20 as transformers 5.24 does) */
@@ -586,18 +595,90 @@ typedef struct accel_generate_params {
     int64_t max_input_tokens; /* 0 = the model's limit, if any */
     bool truncate;            /* inputs longer than max_input_tokens: true cut, false ACCEL_ERR_INVALID_ARG */
     int min_new_tokens;       /* -1 = generation_config (HF default 0): EOS is suppressed before this many */
+    /* Causal LMs (ACCEL_TASK_TEXT_GENERATION) only; seq2seq generation ignores these. Sampling runs HF's
+     * processors in HF's order (repetition penalty, presence penalty, min_new_tokens; then temperature, top-k,
+     * top-p, min-p) and draws with libaccel's own seeded PRNG (docs/llm.md). */
+    int do_sample;            /* -1 = generation_config (HF default false); 0 greedy; 1 sample */
+    float temperature;        /* NAN = generation_config (HF default 1.0); >= 0; 0 with do_sample = greedy */
+    int top_k;                /* -1 = generation_config (HF default 50); 0 = off */
+    float top_p;              /* NAN = generation_config (HF default 1.0 = off); in (0, 1] */
+    float min_p;              /* NAN = generation_config (HF default off); in [0, 1], 0 = off */
+    float repetition_penalty; /* NAN = generation_config (HF default 1.0 = off); > 0 (HF semantics: a seen
+                                 token's logit is divided by it when positive, multiplied when negative) */
+    float presence_penalty;   /* NAN = 0 (off): subtracted once from the logit of every token already in the
+                                 sequence (prompt included) */
+    int64_t seed;             /* sampling seed; -1 = from the clock (runs differ). The same seed and inputs give
+                                 the same tokens run to run */
+    const char *const *stop;  /* n_stop stop strings (may be NULL): generation of a sequence ends when its decoded
+                                 text contains one; the output (and the stream) ends before it */
+    int n_stop;
+    accel_stream_fn stream;   /* may be NULL */
+    void *stream_user_data;
+    int64_t n_ctx;            /* context (KV cache rows per sequence); 0 = the model's max_position_embeddings.
+                                 A prompt longer than this is ACCEL_ERR_INVALID_ARG; decoding past it recycles
+                                 the context (keeps n_keep tokens and the most recent half, re-prefills) */
+    int64_t n_keep;           /* tokens kept from the start of each sequence when the context is recycled;
+                                 -1 = the prompt, at most a quarter of the context */
+    int add_special_tokens;   /* -1 or 1: the tokenizer's post-processor wraps each prompt (LLaMA's BOS); 0: not,
+                                 for prompts rendered by accel_chat_apply (they carry their own, as HF's
+                                 apply_chat_template tokenizes without them) */
 } accel_generate_params;
 
-ACCEL_API accel_generate_params accel_generate_default_params(void); /* all "model default"; truncate false */
-/* Generates one output text per input text (seq2seq models), batched: greedy or beam search with Hugging Face
- * transformers' exact semantics (deterministic: the generation config's sampling settings are not applied; its
- * repetition_penalty and min_length are). outputs[i] receives a malloc'ed UTF-8 string (free with accel_free)
- * without special tokens. Errors: ACCEL_ERR_INVALID_ARG (NULL, n_texts < 1, invalid parameters, invalid UTF-8, an
- * empty text (no tokens besides the special ones), too long input with truncate false), ACCEL_ERR_NOT_FOUND (the
- * model directory has no tokenizer.json), ACCEL_ERR_UNSUPPORTED (not a text generation model), ACCEL_ERR_DEVICE,
- * ACCEL_ERR_OUT_OF_MEMORY. On error every outputs[i] is NULL. */
+/* All "model default"; truncate false, seed -1, no stop strings, no stream, n_ctx 0, add_special_tokens -1. */
+ACCEL_API accel_generate_params accel_generate_default_params(void);
+/* Generates one output text per input text, batched. outputs[i] receives a malloc'ed UTF-8 string (free with
+ * accel_free) without special tokens.
+ * Seq2seq models (T5): greedy or beam search with Hugging Face transformers' exact semantics (deterministic: the
+ * generation config's sampling settings are not applied; its repetition_penalty and min_length are).
+ * Causal LMs (LLaMA, Qwen2, Mistral): the continuation of each prompt (the prompt is not repeated), greedy or
+ * sampled (do_sample and the fields after it), prompts of different lengths left-padded into one batch, each
+ * prompt in one prefill pass, then one decode step per token through a KV cache; a sequence stops at any of the
+ * generation config's EOS ids, at a stop string or after max_new_tokens; pieces stream through params->stream.
+ * Special tokens written in a prompt (a chat template's <|im_start|>) are recognized, and the tokenizer adds BOS
+ * as its tokenizer.json post-processor says. Beam search is not implemented for causal LMs.
+ * Errors: ACCEL_ERR_INVALID_ARG (NULL, n_texts < 1, invalid parameters (e.g. temperature < 0, top_p outside
+ * (0, 1], min_p outside [0, 1], repetition_penalty <= 0, n_stop < 0), invalid UTF-8, an empty text (no tokens
+ * besides the special ones), too long input with truncate false; for causal LMs a prompt longer than the
+ * context), ACCEL_ERR_NOT_FOUND (the model directory has no tokenizer.json), ACCEL_ERR_UNSUPPORTED (not a text
+ * generation model; num_beams > 1 with a causal LM), ACCEL_ERR_DEVICE, ACCEL_ERR_OUT_OF_MEMORY. On error every
+ * outputs[i] is NULL. */
 ACCEL_API accel_status accel_generate_text(accel_session *s, const char *const *texts, int n_texts,
                                            const accel_generate_params *params, char **outputs);
+
+/* Where the last accel_generate_text call of a session (causal LMs) spent its time. Prefill is the prompt pass
+ * (and re-prefills after context recycling); decode the one-token steps, split into graph building, placement +
+ * allocation (both 0 after the first step: the step graph is reused) and compute; sampling and detokenizing are
+ * the rest of decode_s. */
+typedef struct accel_generate_stats {
+    int64_t n_seqs;
+    int64_t prompt_tokens;       /* prompt tokens of all sequences, without padding */
+    int64_t prefill_tokens;      /* tokens run through prefill passes, padding and re-prefills included */
+    int64_t generated_tokens;    /* new tokens of all sequences */
+    int64_t decode_steps;        /* one-token passes over the batch */
+    int64_t context_recycles;
+    double prefill_s, decode_s;
+    double step_build_s, step_alloc_s, step_compute_s;
+} accel_generate_stats;
+
+/* Copies the stats of the session's last causal-LM generation. Errors: ACCEL_ERR_INVALID_ARG (NULL),
+ * ACCEL_ERR_UNSUPPORTED (not a causal LM session). */
+ACCEL_API accel_status accel_generate_last_stats(accel_session *s, accel_generate_stats *out);
+
+/* --- Chat ------------------------------------------------------------------------------------------------------ */
+typedef struct accel_chat_message {
+    const char *role;    /* "system", "user", "assistant" */
+    const char *content;
+} accel_chat_message;
+
+/* Renders messages[0..n) with the model's chat template (tokenizer_config.json "chat_template" or
+ * chat_template.jinja) into *out (malloc'ed UTF-8, free with accel_free): the prompt to pass to
+ * accel_generate_text. add_generation_prompt appends the assistant turn's opening, as HF apply_chat_template.
+ * Errors: ACCEL_ERR_INVALID_ARG (NULL, n < 1, a NULL role or content), ACCEL_ERR_NOT_FOUND (the model has no chat
+ * template), ACCEL_ERR_UNSUPPORTED (a template construct libaccel's template engine cannot run: the message says
+ * which), ACCEL_ERR_MODEL_FORMAT (a malformed template), ACCEL_ERR_OUT_OF_MEMORY. */
+ACCEL_API accel_status accel_chat_apply(const accel_model *m, const accel_chat_message *messages, int n,
+                                        bool add_generation_prompt, char **out);
+
 /* Frees memory the library returned (strings from accel_generate_text). NULL is a no-op. */
 ACCEL_API void accel_free(void *p);
 

@@ -36,7 +36,8 @@ static const command k_commands[] = {
     {"detect", accel_cmd_detect, "detect the CPU and accelerators (--json for machine output)"},
     {"devices", cmd_devices, "list the compute devices this build can run on"},
     {"version", cmd_version, "print the version and build options"},
-    {"run", accel_cmd_run, "run a model: embeddings of texts, or generated text (seq2seq)"},
+    {"run", accel_cmd_run, "run a model: embeddings of texts, generated text (seq2seq), or a prompt's continuation"},
+    {"chat", accel_cmd_chat, "chat with a causal LM (its chat template), one message per line of input"},
     {"similarity", accel_cmd_similarity, "cosine similarity matrix of texts with an embedding model"},
     {"bench", accel_cmd_bench, "measure a model's latency and throughput (random token inputs)"},
 };

@@ -1,7 +1,9 @@
 /* accel run — runs a model directory on texts: embedding models (BERT, sentence-transformers) print one vector
- * per text, seq2seq models (T5) print the generated text per input. A one-line summary (device that ran, load
- * and run time) goes to stderr. */
+ * per text, seq2seq models (T5) print the generated text per input, causal LMs (LLaMA, Qwen2, Mistral) stream the
+ * continuation of a prompt (or of a chat turn with --chat). A summary (device that ran, load and run time; for
+ * causal LMs prefill and decode tokens per second) goes to stderr. */
 #include "accel.h"
+#include "cli_llm.h"
 #include "cli_model.h"
 #include "commands.h"
 #include "hw/json_writer.h"
@@ -17,11 +19,14 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: accel run <model-dir> --text \"...\" [--text ...] [--file F] [options]\n"
+            "       accel run <llm-dir> --prompt \"...\" [--chat] [--system \"...\"] [generation options]\n"
             "\n"
             "Runs a Hugging Face model directory on texts. Embedding models (BERT, sentence-transformers) print each\n"
             "text's embedding (its first values and norm; the pooling, normalization and length limit are the\n"
             "directory's sentence-transformers settings, else mean pooling); seq2seq models (T5) print the generated\n"
-            "text for each input. Texts longer than the model's limit are truncated.\n"
+            "text for each input. Texts longer than the model's limit are truncated. Causal LMs (LLaMA, Qwen2,\n"
+            "Mistral) stream the continuation of each prompt to stdout, then print prefill and decode speed to\n"
+            "stderr; --chat renders the prompt as a user message with the model's chat template first.\n"
             "\n"
             "  --text T            a text (repeatable)\n"
             "  --file F            texts from a file, one per line (empty lines are skipped)\n"
@@ -30,6 +35,10 @@ static void usage(FILE *f) {
             "  --threads N         CPU threads (default: physical cores)\n"
             "  --max-new-tokens N  seq2seq: tokens to generate at most (default: the generation config)\n"
             "  --num-beams N       seq2seq: beam search width, 1 = greedy (default: the generation config)\n"
+            "  --prompt T          causal LMs: a prompt (same as --text)\n"
+            "  --chat              causal LMs: apply the chat template (user message, + --system)\n");
+    cli_llm_usage(f);
+    fprintf(f,
             "  --help              show this help\n"
             "\n"
             "A one-line summary (the devices that ran, load and run time) is printed to stderr.\n");
@@ -143,7 +152,7 @@ static int run_generate(accel_session *s, const accel_model *m, char **texts, in
         accel_json_key(&w, "family");
         accel_json_string(&w, accel_model_family(m));
         accel_json_key(&w, "task");
-        accel_json_string(&w, "seq2seq");
+        accel_json_string(&w, accel_model_supports(m, ACCEL_TASK_SEQ2SEQ) ? "seq2seq" : "text-generation");
         accel_json_key(&w, "device");
         accel_json_string(&w, accel_session_devices_used(s));
         accel_json_key(&w, "load_ms");
@@ -185,12 +194,43 @@ static int run_generate(accel_session *s, const accel_model *m, char **texts, in
     return 0;
 }
 
+/* Causal LMs: each prompt (chat-rendered with --chat) streamed to stdout; with --json, all at once as JSON. */
+static int run_llm(accel_session *s, const accel_model *m, char **texts, int n, const cli_llm_opts *lo, bool chat,
+                   bool json, const char *dir, double load_ms) {
+    char **prompts = calloc((size_t)n, sizeof *prompts);
+    int rc = prompts ? 0 : 1;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (!chat) {
+            prompts[i] = texts[i];
+            continue;
+        }
+        accel_chat_message msg[2];
+        int k = 0;
+        if (lo->system) msg[k++] = (accel_chat_message){"system", lo->system};
+        msg[k++] = (accel_chat_message){"user", texts[i]};
+        accel_status st = accel_chat_apply(m, msg, k, true, &prompts[i]);
+        if (st != ACCEL_OK) rc = cli_fail("run", "chat template", st);
+    }
+    if (rc == 0 && json) {
+        accel_generate_params gp = lo->gp;
+        if (chat) gp.add_special_tokens = 0;
+        rc = run_generate(s, m, prompts, n, &gp, true, dir, load_ms);
+    } else {
+        for (int i = 0; rc == 0 && i < n; i++) rc = cli_llm_generate("run", s, prompts[i], lo, chat, NULL);
+    }
+    for (int i = 0; chat && prompts && i < n; i++) accel_free(prompts[i]);
+    free(prompts);
+    return rc;
+}
+
 int accel_cmd_run(int argc, char **argv) {
     cli_model_opts o = {0};
     char **texts = NULL;
     int n = 0, rc = 2;
-    bool json = false;
-    accel_generate_params gp = accel_generate_default_params();
+    bool json = false, chat = false;
+    cli_llm_opts lo;
+    cli_llm_init(&lo);
+    accel_generate_params *gp = &lo.gp;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const bool has_value = i + 1 < argc;
@@ -201,7 +241,9 @@ int accel_cmd_run(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
-        } else if (strcmp(a, "--text") == 0 && has_value) {
+        } else if (strcmp(a, "--chat") == 0) {
+            chat = true;
+        } else if ((strcmp(a, "--text") == 0 || strcmp(a, "--prompt") == 0) && has_value) {
             if (!cli_push_text(&texts, &n, argv[++i])) goto oom;
         } else if (strcmp(a, "--file") == 0 && has_value) {
             if (!cli_read_lines("run", argv[++i], &texts, &n)) {
@@ -214,20 +256,22 @@ int accel_cmd_run(int argc, char **argv) {
             o.threads = (int)v;
             i++;
         } else if (strcmp(a, "--max-new-tokens") == 0 && has_value && cli_parse_int(argv[i + 1], 1, 1 << 20, &v)) {
-            gp.max_new_tokens = (int)v;
+            gp->max_new_tokens = (int)v;
             i++;
         } else if (strcmp(a, "--num-beams") == 0 && has_value && cli_parse_int(argv[i + 1], 1, 64, &v)) {
-            gp.num_beams = (int)v;
+            gp->num_beams = (int)v;
             i++;
         } else if (a[0] != '-' && !o.dir) {
             o.dir = a;
         } else {
-            fprintf(stderr, "accel run: bad option or missing value: '%s' (see accel run --help)\n", a);
+            const int r = cli_llm_parse("run", argc, argv, &i, &lo);
+            if (r > 0) continue;
+            if (r == 0) fprintf(stderr, "accel run: bad option or missing value: '%s' (see accel run --help)\n", a);
             goto done;
         }
     }
     if (!o.dir || n == 0) {
-        fprintf(stderr, "accel run: needs a model directory and at least one --text or --file (see --help)\n");
+        fprintf(stderr, "accel run: needs a model directory and at least one --text, --prompt or --file (see --help)\n");
         goto done;
     }
     accel_model *m = NULL;
@@ -238,7 +282,9 @@ int accel_cmd_run(int argc, char **argv) {
     if (accel_model_supports(m, ACCEL_TASK_EMBED))
         rc = run_embed(s, m, texts, n, json, o.dir, load_ms);
     else if (accel_model_supports(m, ACCEL_TASK_SEQ2SEQ))
-        rc = run_generate(s, m, texts, n, &gp, json, o.dir, load_ms);
+        rc = run_generate(s, m, texts, n, gp, json, o.dir, load_ms);
+    else if (accel_model_supports(m, ACCEL_TASK_TEXT_GENERATION))
+        rc = run_llm(s, m, texts, n, &lo, chat, json, o.dir, load_ms);
     else
         fprintf(stderr, "accel run: %s (%s) has no task that `accel run` knows\n", o.dir, accel_model_architecture(m));
     accel_session_free(s);

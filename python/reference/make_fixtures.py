@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from python.reference import common  # noqa: E402  (sets the environment before torch loads)
 
-FAMILIES = ["bert", "minilm", "t5", "t5_v11", "llama", "qwen2", "mistral", "vit", "clip", "whisper", "wav2vec2", "detr", "llava", "llava_next", "xclip", "clap"]
+FAMILIES = ["bert", "minilm", "t5", "t5_v11", "llama", "llama_rope", "qwen2", "mistral", "vit", "clip", "whisper", "wav2vec2", "detr", "llava", "llava_next", "xclip", "clap"]
 
 
 def main(argv=None):

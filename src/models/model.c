@@ -7,11 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 extern const accel_family accel_family_bert;
 extern const accel_family accel_family_t5;
+extern const accel_family accel_family_llama;
+extern const accel_family accel_family_qwen2;
+extern const accel_family accel_family_mistral;
 
-static const accel_family *const families[] = {&accel_family_bert, &accel_family_t5};
+static const accel_family *const families[] = {&accel_family_bert, &accel_family_t5, &accel_family_llama,
+                                               &accel_family_qwen2, &accel_family_mistral};
 #define N_FAMILIES ((int)(sizeof families / sizeof families[0]))
 
 int accel_family_count(void) { return N_FAMILIES; }
@@ -149,6 +155,17 @@ int model_weight_add(accel_model *m, unsigned flags, int ndim, const int64_t *sh
     return weight_append(m, w);
 }
 
+/* The parts of a fused weight stay in the read-only mapping but are no longer read by the graphs: drop their pages
+ * from this process's resident set (the kernel keeps them in the page cache; touching them again re-reads the
+ * unchanged file, so this is always safe). Without it a fused f32 TinyLlama holds 7.6 GB resident instead of 4.4. */
+static void release_mapped_pages(const void *data, size_t nbytes) {
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t begin = ((uintptr_t)data + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t end = ((uintptr_t)data + nbytes) / (uintptr_t)page * (uintptr_t)page;
+    if (end > begin) (void)madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
+
 /* model_weight_concat: see model.h */
 int model_weight_concat(accel_model *m, const int *parts, int n, const char *name) {
     if (!m || !parts || n < 1 || !name) {
@@ -188,6 +205,7 @@ int model_weight_concat(accel_model *m, const int *parts, int n, const char *nam
         const model_weight_entry *src = &m->weights[parts[p]];
         memcpy((char *)w.owned + off, src->data, src->nbytes);
         off += src->nbytes;
+        if (!src->owned) release_mapped_pages(src->data, src->nbytes);
     }
     w.data = w.owned;
     return weight_append(m, w);
@@ -251,13 +269,17 @@ accel_status accel_model_load(const char *dir, const accel_model_params *params,
     const char *arch = accel_hf_dir_architecture(m->dir);
     m->family = family_for(model_type);
     if (!m->family) {
-        if (model_type)
-            st = accel_set_error(ACCEL_ERR_UNSUPPORTED,
-                                 "%s: model_type '%s' (%s) is not implemented; implemented: bert, t5", dir,
-                                 model_type, arch ? arch : "no architectures");
-        else
+        if (model_type) {
+            char names[256] = "";
+            for (int f = 0; f < N_FAMILIES; f++)
+                for (const char *const *t = families[f]->model_types; *t; t++)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", *t);
+            st = accel_set_error(ACCEL_ERR_UNSUPPORTED, "%s: model_type '%s' (%s) is not implemented; implemented: %s",
+                                 dir, model_type, arch ? arch : "no architectures", names);
+        } else {
             st = accel_set_error(ACCEL_ERR_MODEL_FORMAT, "%s/config.json: no \"model_type\" (architectures: %s)",
                                  dir, arch ? arch : "none");
+        }
         goto fail;
     }
     snprintf(m->architecture, sizeof m->architecture, "%s", arch ? arch : m->family->name);

@@ -79,6 +79,20 @@ struct accel_session {
     char devices_used[96];
 };
 
+/* One causal-LM forward call (accel_family.lm_forward): n_tokens new tokens of each of the n_seqs sequences set up
+ * by lm_start, written into the KV cache at cache rows [pos, pos + n_tokens). Every sequence advances together (a
+ * batch of prompts of different lengths is left-padded; padding is marked in mask and never attended to). */
+typedef struct accel_lm_step {
+    const int32_t *tokens;    /* [n_seqs * n_tokens], row-major */
+    int64_t n_tokens;         /* >= 1; 1 = a decode step (the session reuses one graph for those) */
+    int64_t pos;              /* cache row of the first new token: <= the rows filled so far (later rows are
+                                 forgotten), pos + n_tokens <= n_ctx */
+    const int32_t *positions; /* [n_seqs * n_tokens] RoPE positions; NULL = pos + t for every sequence */
+    const int32_t *mask;      /* [n_seqs * n_tokens] 1 = token, 0 = padding (no query attends to it); NULL = all 1 */
+    bool all_logits;          /* logits of every new token [n_seqs, n_tokens, vocab]; else only of the last
+                                 [n_seqs, vocab] */
+} accel_lm_step;
+
 /* The table each family file exports (bert.c: accel_family_bert, ...) and model.c lists. */
 struct accel_family {
     const char *name;                  /* "bert" */
@@ -113,6 +127,17 @@ struct accel_family {
     accel_status (*s2s_decode)(accel_session *s, const int32_t *tokens, int64_t pos, float *logits);
     accel_status (*s2s_reorder)(accel_session *s, const int32_t *src);
     int64_t (*vocab_size)(const accel_model *m);
+
+    /* ACCEL_TASK_TEXT_GENERATION: the steps src/tasks/generate_lm.c drives (causal LMs).
+     * lm_start prepares n_seqs sequences with a KV cache of n_ctx rows each, allocated here once (it only grows
+     * across calls) and written in place afterwards, and forgets any earlier tokens. lm_forward runs one
+     * accel_lm_step and writes its logits (float32): decode steps allocate nothing and reuse one graph per
+     * (n_seqs, n_ctx). lm_stats is the session's record of the last generate call (filled by generate_lm.c).
+     * Errors: ACCEL_ERR_INVALID_ARG (no lm_start, positions or tokens out of range, n_ctx beyond what the model
+     * supports), ACCEL_ERR_OUT_OF_MEMORY, and what the scheduler reports. */
+    accel_status (*lm_start)(accel_session *s, int n_seqs, int64_t n_ctx);
+    accel_status (*lm_forward)(accel_session *s, const accel_lm_step *step, float *logits);
+    accel_generate_stats *(*lm_stats)(accel_session *s);
 };
 
 /* ---- weights -------------------------------------------------------------------------------------------------- */

@@ -33,7 +33,11 @@
 #define GEN_NEG 1.0e9f /* HF's "very large negative" offset for scores */
 
 accel_generate_params accel_generate_default_params(void) {
-    accel_generate_params p = {-1, -1, NAN, -1, -1, 0, false, -1};
+    accel_generate_params p = {.max_new_tokens = -1, .num_beams = -1, .length_penalty = NAN, .early_stopping = -1,
+                               .no_repeat_ngram_size = -1, .max_input_tokens = 0, .truncate = false,
+                               .min_new_tokens = -1, .do_sample = -1, .temperature = NAN, .top_k = -1, .top_p = NAN,
+                               .min_p = NAN, .repetition_penalty = NAN, .presence_penalty = NAN, .seed = -1,
+                               .n_ctx = 0, .n_keep = -1, .add_special_tokens = -1};
     return p;
 }
 
@@ -509,6 +513,7 @@ accel_status accel_generate_text(accel_session *s, const char *const *texts, int
     if (!s || !texts || !outputs || n_texts < 1)
         return accel_set_error(ACCEL_ERR_INVALID_ARG, "accel_generate_text: NULL argument or n_texts < 1");
     const accel_model *m = s->model;
+    if (accel_model_supports(m, ACCEL_TASK_TEXT_GENERATION)) return lm_generate_text(s, texts, n_texts, params, outputs);
     if (!accel_model_supports(m, ACCEL_TASK_SEQ2SEQ))
         return accel_set_error(ACCEL_ERR_UNSUPPORTED, "%s models (%s) do not generate text from text",
                                m->family->name, m->architecture);
