@@ -1,6 +1,8 @@
 /* accel bench — latency and throughput of a text model on random token ids (src/bench/text_bench.h does the
- * measuring; this file parses options and prints a table, or one JSON object per configuration with --json). */
+ * measuring), and for causal LMs prefill + decode speed against the memory-bandwidth bound (src/bench/llm_bench.h).
+ * This file parses options and prints a table, or one JSON object per configuration with --json. */
 #include "accel.h"
+#include "bench/llm_bench.h"
 #include "bench/text_bench.h"
 #include "cli_model.h"
 #include "commands.h"
@@ -25,14 +27,22 @@ static void usage(FILE *f) {
             "Measures a model on seeded random token ids (no special tokens; ids drawn from the first non-special id\n"
             "to the vocabulary size, full attention mask). Embedding models time the encoder with pooling;\n"
             "seq2seq models time greedy generation of exactly --generate new tokens per row.\n"
+            "Causal LMs (LLaMA, Qwen2, Mistral) time a --prefill-token random prompt, then --decode greedy new\n"
+            "tokens with EOS suppressed; the weight bytes one decode step reads and the memory bandwidth (a\n"
+            "large copy and a large read, measured in this process right before) give the bound on decode\n"
+            "tokens/s that the measured rate is reported against (docs/benchmarks.md).\n"
             "For each batch size: one cold call (\"first\"), --warmup untimed calls, then --iters timed calls\n"
             "(or until --seconds have passed).\n"
             "\n"
             "  --batch LIST     comma-separated batch sizes (default 1)\n"
-            "  --tokens N       input tokens per row (default 128)\n"
+            "  --tokens N       embedding and seq2seq models: input tokens per row (default 128)\n"
             "  --generate N     new tokens per row for seq2seq models (default 32)\n"
-            "  --warmup W       untimed calls after the first (default 1)\n"
-            "  --iters N        timed calls (default 10; with --seconds and no --iters: no count limit)\n"
+            "  --prefill N      causal LMs: prompt tokens per sequence (default 128)\n"
+            "  --decode N       causal LMs: new tokens per sequence, >= 2 (default 128)\n"
+            "  --bandwidth-mib M  causal LMs: size of each bandwidth buffer (default 1024; 0 = not measured)\n"
+            "  --warmup W       untimed calls after the first (default 1; causal LMs 0)\n"
+            "  --iters N        timed calls (default 10, causal LMs 3; with --seconds and no --iters: no count\n"
+            "                   limit)\n"
             "  --seconds S      stop timing a configuration after S seconds (at least one call)\n"
             "  --threads T      CPU threads (default: physical cores)\n"
             "  --device NAME    prefer this device (see `accel devices`); the CPU stays as the per-op fallback\n"
@@ -48,8 +58,12 @@ typedef struct bench_opts {
     int n_batches;
     int64_t tokens;
     int generate; /* 0 = not given */
+    int64_t prefill; /* causal LMs; 0 = not given */
+    int decode;      /* causal LMs; 0 = not given */
+    long long bandwidth_mib; /* -1 = not given */
+    bool tokens_given;
     int warmup, iters;
-    bool iters_given;
+    bool iters_given, warmup_given;
     double seconds;
     int threads;
     const char *device;
@@ -84,6 +98,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, bool *done) {
     o->warmup = 1;
     o->iters = 10;
     o->seed = 42;
+    o->bandwidth_mib = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -108,8 +123,9 @@ static int parse_args(int argc, char **argv, bench_opts *o, bool *done) {
             continue;
         }
         /* options with a value: --name V or --name=V */
-        static const char *const with_value[] = {"--batch", "--tokens", "--generate", "--warmup", "--iters",
-                                                 "--seconds", "--threads", "--device", "--seed"};
+        static const char *const with_value[] = {"--batch",   "--tokens",  "--generate", "--warmup",
+                                                 "--iters",   "--seconds", "--threads",  "--device",
+                                                 "--seed",    "--prefill", "--decode",   "--bandwidth-mib"};
         const char *name = NULL, *value = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t len = strlen(with_value[k]);
@@ -145,10 +161,19 @@ static int parse_args(int argc, char **argv, bench_opts *o, bool *done) {
             ok = errno == 0 && end != value && *end == '\0' && o->seconds > 0.0 && isfinite(o->seconds);
         } else if (strcmp(name, "--tokens") == 0) {
             if ((ok = cli_parse_int(value, 1, 1 << 20, &v))) o->tokens = v;
+            o->tokens_given = true;
         } else if (strcmp(name, "--generate") == 0) {
             if ((ok = cli_parse_int(value, 1, 1 << 16, &v))) o->generate = (int)v;
+        } else if (strcmp(name, "--prefill") == 0) {
+            if ((ok = cli_parse_int(value, 1, 1 << 20, &v))) o->prefill = v;
+        } else if (strcmp(name, "--decode") == 0) {
+            if ((ok = cli_parse_int(value, 2, 1 << 20, &v))) o->decode = (int)v;
+        } else if (strcmp(name, "--bandwidth-mib") == 0) {
+            /* 0 = off; else at least 1 MiB (bench_membw_measure's minimum), at most 64 GiB */
+            if ((ok = cli_parse_int(value, 0, 1 << 16, &v))) o->bandwidth_mib = v;
         } else if (strcmp(name, "--warmup") == 0) {
             if ((ok = cli_parse_int(value, 0, 1 << 20, &v))) o->warmup = (int)v;
+            o->warmup_given = true;
         } else if (strcmp(name, "--iters") == 0) {
             if ((ok = cli_parse_int(value, 1, 1 << 24, &v))) o->iters = (int)v;
             o->iters_given = true;
@@ -305,6 +330,216 @@ static void print_row(const bench_text_result *r) {
     fflush(stdout);
 }
 
+/* ---- causal LMs -------------------------------------------------------------------------------------------------- */
+
+static void json_stats(accel_json_writer *w, const char *key, const accel_stats *l) {
+    accel_json_key(w, key);
+    accel_json_object_begin(w);
+    const char *names[] = {"mean", "stddev", "p50", "p90", "p99", "min", "max"};
+    const double vals[] = {l->mean, l->stddev, l->p50, l->p90, l->p99, l->min, l->max};
+    for (int i = 0; i < 7; i++) {
+        accel_json_key(w, names[i]);
+        accel_json_double(w, vals[i]);
+    }
+    accel_json_object_end(w);
+}
+
+static void json_key_double(accel_json_writer *w, const char *key, double v) {
+    accel_json_key(w, key);
+    accel_json_double(w, v);
+}
+
+static void json_key_int(accel_json_writer *w, const char *key, int64_t v) {
+    accel_json_key(w, key);
+    accel_json_int(w, v);
+}
+
+static int print_llm_json(const run_info *ri, const bench_llm_result *r) {
+    accel_json_writer w;
+    accel_json_init(&w, 0);
+    accel_json_object_begin(&w);
+    const char *strings[][2] = {{"tool", "accel bench"},
+                                {"accel_version", accel_version()},
+                                {"build", accel_build_info()},
+                                {"model_dir", ri->o->dir},
+                                {"family", accel_model_family(ri->model)},
+                                {"architecture", accel_model_architecture(ri->model)},
+                                {"task", "text-generation"},
+                                {"cpu", hw_cpu_cached()->model},
+                                {"device", r->devices_used},
+                                {"timing", r->streamed ? "per-token" : "per-call"}};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        accel_json_key(&w, strings[i][0]);
+        accel_json_string(&w, strings[i][1]);
+    }
+    json_key_int(&w, "threads", ri->threads);
+    json_key_int(&w, "batch", r->batch);
+    json_key_int(&w, "prefill_tokens", r->prefill);
+    json_key_int(&w, "decode_tokens", r->decode);
+    accel_json_key(&w, "seed");
+    accel_json_uint(&w, ri->o->seed);
+    accel_json_key(&w, "id_range");
+    accel_json_array_begin(&w);
+    accel_json_int(&w, ri->id_lo);
+    accel_json_int(&w, ri->id_hi);
+    accel_json_array_end(&w);
+    json_key_int(&w, "warmup", ri->o->warmup);
+    json_key_int(&w, "iters", (int64_t)r->call_ms.n);
+    json_key_double(&w, "load_ms", ri->load_ms);
+    json_key_double(&w, "first_ms", r->first_ms);
+    json_stats(&w, "call_ms", &r->call_ms);
+    json_stats(&w, "prefill_ms", &r->prefill_ms);
+    json_key_double(&w, "prefill_pass_ms", r->prefill_pass_ms);
+    json_key_double(&w, "prefill_tokens_per_s", r->prefill_tokens_per_s);
+    json_stats(&w, "step_ms", &r->step_ms);
+    json_key_double(&w, "decode_tokens_per_s", r->decode_tokens_per_s);
+    json_key_double(&w, "step_compute_ms", r->step_compute_ms);
+    json_key_double(&w, "step_build_ms", r->step_build_ms);
+    json_key_double(&w, "step_alloc_ms", r->step_alloc_ms);
+    const bench_llm_weights *wt = &r->weights;
+    json_key_int(&w, "weight_bytes_per_step", wt->bytes);
+    json_key_int(&w, "weight_tensors", wt->tensors);
+    json_key_int(&w, "weight_tensors_in_table", wt->in_table);
+    accel_json_key(&w, "weight_bytes_by_dtype");
+    accel_json_object_begin(&w);
+    for (int d = 0; d < ACCEL_DTYPE_COUNT; d++)
+        if (wt->bytes_by_dtype[d] > 0) json_key_int(&w, accel_dtype_name((accel_dtype)d), wt->bytes_by_dtype[d]);
+    accel_json_object_end(&w);
+    json_key_int(&w, "model_weight_bytes", wt->model_bytes);
+    json_key_int(&w, "kv_bytes_last_step", wt->kv_bytes);
+    json_key_int(&w, "kv_cache_bytes", r->kv_cache_bytes);
+    accel_json_key(&w, "bandwidth");
+    if (r->bandwidth_measured) {
+        accel_json_object_begin(&w);
+        json_key_int(&w, "buffer_bytes", (int64_t)r->bw.bytes);
+        json_key_int(&w, "threads", r->bw.threads);
+        json_key_int(&w, "reps", r->bw.reps);
+        json_key_double(&w, "copy_gbps", r->bw.copy_gbps);
+        json_key_double(&w, "copy_gbps_max", r->bw.copy_gbps_max);
+        json_key_double(&w, "read_gbps", r->bw.read_gbps);
+        json_key_double(&w, "read_gbps_max", r->bw.read_gbps_max);
+        accel_json_key(&w, "read_isa");
+        accel_json_string(&w, r->bw.read_isa);
+        accel_json_object_end(&w);
+    } else {
+        accel_json_null(&w);
+    }
+    accel_json_key(&w, "bound_tokens_per_s");
+    if (r->bandwidth_measured) accel_json_double(&w, r->bound_tokens_per_s);
+    else accel_json_null(&w);
+    accel_json_key(&w, "fraction_of_bound");
+    if (r->bandwidth_measured) accel_json_double(&w, r->fraction_of_bound);
+    else accel_json_null(&w);
+    json_key_double(&w, "timed_s", r->timed_s);
+    json_key_int(&w, "peak_rss_bytes", r->peak_rss_bytes);
+    if (r->input_ids) json_ids(&w, "input_ids", r->input_ids, r->batch, r->prefill);
+    if (r->output_ids) json_ids(&w, "output_ids", r->output_ids, r->batch, r->decode);
+    accel_json_object_end(&w);
+    char *text = NULL;
+    if (accel_json_finish(&w, &text) != ACCEL_OK) {
+        fprintf(stderr, "accel bench: %s\n", accel_last_error());
+        return 1;
+    }
+    printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    return 0;
+}
+
+static void print_llm_header(const run_info *ri) {
+    printf("model     %s (%s, causal LM: prefill, then greedy decode with EOS suppressed)\n", ri->o->dir,
+           accel_model_architecture(ri->model));
+    printf("load      %.1f ms (model and session)\n", ri->load_ms);
+    printf("threads   %d   cpu %s\n", ri->threads, hw_cpu_cached()->model);
+    printf("inputs    random prompt ids in [%d, %d), seed %llu, warm-up %d\n", ri->id_lo, ri->id_hi,
+           (unsigned long long)ri->o->seed, ri->o->warmup);
+}
+
+static void print_llm_block(const bench_llm_result *r) {
+    const double GB = 1e9, MiB = 1024.0 * 1024.0;
+    const bench_llm_weights *w = &r->weights;
+    printf("\nbatch %lld: %zu timed calls of %lld prompt + %d new tokens per sequence (first call %.2f s)\n",
+           (long long)r->batch, r->call_ms.n, (long long)r->prefill, r->decode, r->first_ms * 1e-3);
+    printf("  prefill   %.2f ms to the first token (p50; pass alone %.2f ms): %.1f tokens/s\n", r->prefill_ms.p50,
+           r->prefill_pass_ms, r->prefill_tokens_per_s);
+    printf("  decode    %.2f tokens/s; %s p50 %.3f ms, p90 %.3f, min %.3f, max %.3f "
+           "(compute %.3f, graph %.4f, placement %.4f ms)\n",
+           r->decode_tokens_per_s, r->streamed ? "step" : "step (mean per call)", r->step_ms.p50, r->step_ms.p90,
+           r->step_ms.min, r->step_ms.max, r->step_compute_ms, r->step_build_ms, r->step_alloc_ms);
+    printf("  weights   %.4f GB read per decode step: %d tensors (%d found in the weight table;", (double)w->bytes / GB,
+           w->tensors, w->in_table);
+    for (int d = 0; d < ACCEL_DTYPE_COUNT; d++)
+        if (w->bytes_by_dtype[d] > 0)
+            printf(" %s %.4f GB", accel_dtype_name((accel_dtype)d), (double)w->bytes_by_dtype[d] / GB);
+    printf("); KV cache read %.2f MiB at the last step\n", (double)w->kv_bytes / MiB);
+    if (r->bandwidth_measured) {
+        printf("  memory    read %.2f GB/s (best %.2f; %s loads), copy %.2f GB/s read + write (best %.2f); %zu MiB "
+               "buffers, %d threads, median of %d\n",
+               r->bw.read_gbps, r->bw.read_gbps_max, r->bw.read_isa, r->bw.copy_gbps, r->bw.copy_gbps_max,
+               r->bw.bytes >> 20, r->bw.threads, r->bw.reps);
+        printf("  bound     %.2f tokens/s = %lld x %.2f GB/s / %.4f GB; ours = %.3f of the bound\n",
+               r->bound_tokens_per_s, (long long)r->batch, r->bw.read_gbps, (double)w->bytes / GB,
+               r->fraction_of_bound);
+    } else {
+        printf("  memory    not measured (--bandwidth-mib 0): no bound\n");
+    }
+    printf("  process   peak RSS %.0f MiB, KV cache %.1f MiB, device %s\n", (double)r->peak_rss_bytes / MiB,
+           (double)r->kv_cache_bytes / MiB, r->devices_used[0] ? r->devices_used : "-");
+    fflush(stdout);
+}
+
+static void llm_progress(void *user, int done, int limit, double elapsed_s) {
+    const int64_t *batch = user;
+    if (limit > 0) fprintf(stderr, "\r[bench] batch %lld: %d/%d timed calls, %.1f s ", (long long)*batch, done, limit,
+                           elapsed_s);
+    else fprintf(stderr, "\r[bench] batch %lld: %d timed calls, %.1f s ", (long long)*batch, done, elapsed_s);
+    fflush(stderr);
+}
+
+/* Every batch size of a causal LM. Returns the exit status. */
+static int run_llm(run_info *ri, accel_session *s) {
+    const bench_opts *o = ri->o;
+    const bool show_progress = isatty(STDERR_FILENO);
+    if (!o->json) print_llm_header(ri);
+    for (int i = 0; i < o->n_batches; i++) {
+        int64_t batch = o->batches[i];
+        bench_llm_config cfg = {0};
+        cfg.batch = batch;
+        cfg.prefill = o->prefill > 0 ? o->prefill : 128;
+        cfg.decode = o->decode > 0 ? o->decode : 128;
+        cfg.warmup = o->warmup;
+        cfg.iters = o->iters;
+        cfg.seconds = o->seconds;
+        cfg.seed = o->seed;
+        cfg.threads = ri->threads;
+        cfg.bandwidth_bytes = (size_t)(o->bandwidth_mib < 0 ? 1024 : o->bandwidth_mib) << 20;
+        cfg.bandwidth_reps = 5;
+        cfg.keep_ids = o->emit_ids;
+        if (show_progress) {
+            cfg.progress = llm_progress;
+            cfg.progress_user = &batch;
+            fprintf(stderr, "\r[bench] batch %lld: first call, warm-up, bandwidth ", (long long)batch);
+            fflush(stderr);
+        }
+        bench_llm_result r;
+        accel_status st = bench_llm_run(s, &cfg, &r);
+        if (show_progress) fprintf(stderr, "\r\033[K");
+        if (st != ACCEL_OK) {
+            fprintf(stderr, "accel bench: batch %lld: %s (%s)\n", (long long)batch, accel_last_error(),
+                    accel_status_name(st));
+            return 1;
+        }
+        int rc = 0;
+        if (o->json) rc = print_llm_json(ri, &r);
+        else print_llm_block(&r);
+        bench_llm_result_free(&r);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+/* ---- text models ------------------------------------------------------------------------------------------------- */
+
 typedef struct progress_ctx {
     int64_t batch;
 } progress_ctx;
@@ -329,7 +564,33 @@ int accel_cmd_bench(int argc, char **argv) {
     accel_session *s = NULL;
     cli_model_opts mo = {o.dir, o.device, o.threads};
     if (!cli_model_open("bench", &mo, &ri.model, &s, &ri.load_ms)) return 1;
-    accel_status st = bench_text_task(ri.model, &ri.task);
+    accel_status st;
+    if (accel_model_supports(ri.model, ACCEL_TASK_TEXT_GENERATION)) {
+        const char *text_only = o.tokens_given ? "--tokens" : o.generate > 0 ? "--generate" : NULL;
+        if (text_only) {
+            fprintf(stderr, "accel bench: %s is for embedding and seq2seq models; %s is a causal LM: use --prefill "
+                            "and --decode\n", text_only, o.dir);
+            rc = 2;
+            goto out;
+        }
+        if (!o.iters_given && o.seconds == 0.0) o.iters = 3; /* a decode run is long: fewer calls by default */
+        if (!o.warmup_given) o.warmup = 0;                    /* the cold call already warms everything up */
+        st = bench_text_id_range(ri.model, &ri.id_lo, &ri.id_hi);
+        if (st != ACCEL_OK) {
+            fprintf(stderr, "accel bench: %s (%s)\n", accel_last_error(), accel_status_name(st));
+            rc = 1;
+            goto out;
+        }
+        rc = run_llm(&ri, s);
+        goto flush;
+    }
+    if (o.prefill > 0 || o.decode > 0 || o.bandwidth_mib >= 0) {
+        fprintf(stderr, "accel bench: %s is for causal LMs; %s is not one\n",
+                o.prefill > 0 ? "--prefill" : o.decode > 0 ? "--decode" : "--bandwidth-mib", o.dir);
+        rc = 2;
+        goto out;
+    }
+    st = bench_text_task(ri.model, &ri.task);
     if (st == ACCEL_OK) st = bench_text_id_range(ri.model, &ri.id_lo, &ri.id_hi);
     if (st == ACCEL_OK && o.generate > 0 && ri.task != ACCEL_TASK_SEQ2SEQ) {
         fprintf(stderr, "accel bench: --generate needs a seq2seq model; %s is an embedding model\n", o.dir);
@@ -382,7 +643,8 @@ int accel_cmd_bench(int argc, char **argv) {
         bench_text_result_free(&r);
         if (rc != 0) goto out;
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+flush:
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
         fprintf(stderr, "accel bench: writing the output failed: %s\n", strerror(errno));
         rc = 1;
     }
