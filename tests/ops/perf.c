@@ -3,7 +3,8 @@
  *  (1) f32 matmul 1024x1024x1024 on our device vs cblas_sgemm of OpenBLAS (and dnnl_sgemm of oneDNN when the
  *      build found it), same thread count;
  *  (2) softmax and layer norm on 4096x4096 f32 vs memcpy of the same bytes split over the same number of threads,
- *      bytes read + written counted the same way for both.
+ *      bytes read + written counted the same way for both;
+ *  (3) the work of a bert-base layer (perf_bert.c): its Linear shapes vs OpenBLAS and oneDNN, and its ops' shares.
  * Each figure is the median of PERF_RUNS runs after a warm-up; a run repeats the compute until it has lasted
  * PERF_RUN_SECONDS, so the time per iteration is not dominated by the clock. Only accel_sched_compute is timed:
  * graph building, placement and input upload happen before. */
@@ -28,9 +29,13 @@
 #define PERF_RUNS 5
 #define PERF_RUN_SECONDS 0.2
 #define PERF_WARMUP_SECONDS 0.1
+/* Pause before timing a BLAS peer: a library's worker threads keep spinning for a while after its last call
+ * (OpenBLAS's for about 0.1 s) and would compete with the next library timed. */
+#define PERF_SETTLE_US 300000
 
 int perf_main(const case_list *l, accel_device *const *devs, int n_devs, int n_threads, bool verbose);
 void perf_tune_openblas(char **argv);
+int perf_bert(accel_device *dev, int n_threads, const case_list *l); /* perf_bert.c */
 
 typedef bool (*bench_fn)(void *ctx);
 
@@ -185,6 +190,7 @@ static void matmul_bar(const char *dev_name, double ours_gflops, int n_threads) 
 #ifdef ACCEL_HAVE_OPENBLAS
     {
         openblas_set_num_threads(n_threads);
+        usleep(PERF_SETTLE_US);
         double sec = bench(run_openblas, &g);
         double gf = flops / sec * 1e-9;
         printf("  openblas sgemm    %9.1f GFLOP/s (%s kernels)\n", gf, openblas_get_corename());
@@ -195,6 +201,7 @@ static void matmul_bar(const char *dev_name, double ours_gflops, int n_threads) 
 #endif
 #ifdef ACCEL_HAVE_DNNL
     {
+        usleep(PERF_SETTLE_US);
         double sec = bench(run_dnnl, &g);
         if (sec > 0) {
             double gf = flops / sec * 1e-9;
@@ -310,6 +317,7 @@ int perf_main(const case_list *l, accel_device *const *devs, int n_devs, int n_t
             if (mm_gflops >= 0) matmul_bar(accel_device_name(dev), mm_gflops, n_threads);
             if (n_bw) bandwidth_bar(bw_names, bw_gbps, n_bw, n_threads);
         }
+        if (strcmp(accel_device_name(dev), "cpu") == 0) failures += perf_bert(dev, n_threads, l);
     }
     return failures ? 1 : 0;
 }

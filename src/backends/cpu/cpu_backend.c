@@ -1,6 +1,7 @@
 /* The "cpu" backend: one device that runs every op with a kernel in the cpu_op_entry table, in host memory, on a
  * thread pool, with SIMD paths picked at run time (cpu_detect_isa). */
 #include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/gemm.h"
 #include "core/error.h"
 #include "hw/hw_internal.h"
 
@@ -82,6 +83,7 @@ static void cpu_dev_compute_free(accel_device *dev, void *state) {
     cpu_ctx *ctx = state;
     if (!ctx) return;
     accel_threadpool_free(ctx->pool);
+    gemm_pack_cache_free(ctx->pack_cache);
     free(ctx->scratch);
     free(ctx);
 }
@@ -103,7 +105,12 @@ static accel_status cpu_dev_compute(accel_device *dev, void *state, accel_tensor
         if (!ok)
             return accel_set_error(ACCEL_ERR_INVALID_ARG, "cpu: node '%s' (%s) or a source has no memory", node->name,
                                    accel_op_name(node->op));
-        accel_status st = e->compute(ctx, node);
+        accel_status st = ACCEL_OK;
+        const int fused = cpu_matmul_fuse(ctx, nodes, i, n, &st);
+        if (fused > 0)
+            i += fused - 1;
+        else
+            st = e->compute(ctx, node);
         if (st != ACCEL_OK) return st;
     }
     return ACCEL_OK;

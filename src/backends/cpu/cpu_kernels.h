@@ -27,6 +27,8 @@ typedef struct cpu_ctx {
     /* grow-only scratch, owned by the context */
     void *scratch;
     size_t scratch_size;
+    /* packed weights of the GEMM engine (gemm.h), owned by the context; NULL until first used */
+    struct gemm_pack_cache *pack_cache;
 } cpu_ctx;
 
 /* Returns at least `size` bytes of 64-byte aligned scratch (valid until the next call), or NULL. */
@@ -58,5 +60,10 @@ void cpu_register_norm(cpu_op_entry table[ACCEL_OP_COUNT]);        /* softmax, l
 void cpu_register_attention(cpu_op_entry table[ACCEL_OP_COUNT]);   /* rope, attention                 */
 void cpu_register_data(cpu_op_entry table[ACCEL_OP_COUNT]);        /* get_rows, concat, pad, pool,
                                                                       reductions, top_k, cumsum, interp */
+
+/* Fusion (cpu_matmul.c): when nodes[i] (whose sources have memory) starts a run of nodes that one kernel computes
+ * at once (a Linear layer's matmul and the add of its bias, when nothing else reads the matmul's result), computes
+ * them, sets *st and returns how many nodes it covered; returns 0 (nothing done) when no fusion applies. */
+int cpu_matmul_fuse(cpu_ctx *ctx, accel_tensor *const *nodes, int i, int n, accel_status *st);
 
 #endif

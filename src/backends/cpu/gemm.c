@@ -53,6 +53,8 @@ enum gemm_mode {
     MODE_GEMV_COL, /* n == 1: y = A @ b_col with A unit-strided along k or m */
 };
 
+/* Column chunks per thread when threads share a packed A (gemm_task). */
+#define CHUNKS_PER_THREAD 6
 /* Columns of y computed per GEMV chunk (bounded per-thread buffer). */
 #define GEMV_CHUNK 512
 /* Bytes of the f32 accumulation buffer of a row super-block (f16/bf16 C only). */
@@ -67,6 +69,11 @@ typedef struct gemm_plan {
     bool split_items; /* threads take whole batch items; otherwise each takes a rectangle of every item */
     int tm, tn;       /* thread grid over M x N (tm * tn == nth) */
     int64_t nc;       /* columns of a packed B block */
+    const float *b_packed; /* the whole B packed (pack cache), or NULL: B blocks are packed per call */
+    bool share_a;          /* the threads share one packed A (shares_a) */
+    float *a_shared;       /* that A, in scratch after the threads' own parts */
+    int64_t chunk_cols;    /* > 0: with a shared A, threads take chunks of this many columns from *next_chunk */
+    atomic_llong *next_chunk;
     int64_t rows_sb;  /* rows of a super-block (f16/bf16 C) */
     size_t per_thread;
     char *scratch;
@@ -111,15 +118,40 @@ static int64_t choose_rows_sb(const gemm_kernels *kern, const gemm_problem *p, i
     return r < kern->mr ? kern->mr : r;
 }
 
+/* Whether the threads of a grid that splits only N (tm == 1) can share one packed A (one item of at most one MC
+ * block of rows): packed once, by all threads together, into scratch, instead of every thread packing all of it
+ * (for M = 128 and K = 3072 that was ~8% of each thread's time). With several MC blocks, sharing measured slower
+ * (M = 1024, N = 768: 284-306 against 310-315 GFLOP/s): a block packed by the thread itself is still in its L2.
+ * The layout is that of a cached B (gemm.h) with mr-row panels. */
+static bool shares_a(const gemm_kernels *kern, const gemm_problem *p, int nth) {
+    return nth > 1 && p->m > 1 && p->m <= kern->mc && p->n > 1 && p->k > 0;
+}
+
+/* a_first is honored the same way: the whole A packed before the compute phase starts (any m, any thread count). */
+static bool packs_a_first(const gemm_problem *p) { return p->a_first && p->m > 1 && p->n > 1 && p->k > 0; }
+
+static size_t shared_a_bytes(const gemm_kernels *kern, const gemm_problem *p, int nth) {
+    return shares_a(kern, p, nth) || packs_a_first(p)
+               ? align64((size_t)round_up(p->m, kern->mr) * (size_t)p->k * sizeof(float))
+               : 0;
+}
+
+bool cpu_gemm_a_first_free(const cpu_ctx *ctx, const gemm_problem *p) {
+    return p->m <= gemm_kernels_for(ctx->isa)->mc;
+}
+
 /* Estimated cycles of the busiest thread for a tm x tn grid: its compute plus its packing (about 1/2 cycle per
- * packed element, which makes thin splits of the dimension that must be re-packed expensive). */
-static double grid_cost(const gemm_kernels *kern, const gemm_problem *p, int tm, int tn) {
+ * packed element, which makes thin splits of the dimension that must be re-packed expensive). A B taken packed
+ * from the pack cache is only read (about 1/8 cycle per element from memory); a shared A is packed once, split
+ * among the threads. */
+static double grid_cost(const gemm_kernels *kern, const gemm_problem *p, int tm, int tn, bool b_cached) {
     const int64_t rows = ceil_div(ceil_div(p->m, kern->mr), tm) * kern->mr;
     const int64_t cols = ceil_div(ceil_div(p->n, kern->nr), tn) * kern->nr;
     const int64_t nc = choose_nc(kern, cols);
     const double compute = (double)rows * (double)cols * (double)p->k / kern->fma_per_cycle;
-    const double pack_a = (double)rows * (double)p->k * (double)ceil_div(cols, nc);
-    const double pack_b = (double)cols * (double)p->k;
+    const double pack_a = tm == 1 && shares_a(kern, p, tn) ? (double)rows * (double)p->k / tn
+                                                           : (double)rows * (double)p->k * (double)ceil_div(cols, nc);
+    const double pack_b = (double)cols * (double)p->k * (b_cached ? 0.25 : 1.0);
     return compute + 0.5 * (pack_a + pack_b);
 }
 
@@ -131,10 +163,14 @@ static void choose_grid(gemm_plan *pl, int nth) {
         return;
     }
     if (pl->mode == MODE_GEMV_COL) return;
+    /* A cached B with several MC blocks of rows per thread even when M is split: split M, so the threads stream
+     * the same B panels at about the same time (bert shapes at M = 1024, 2 threads, interleaved medians: 313-330
+     * GFLOP/s split M, 301-314 split N; the cost model below favored N by < 1%). */
+    if (pl->b_packed && pl->n_items == 1 && ceil_div(p->m, nth) > pl->kern->mc) return;
     double best = -1;
     for (int tn = 1; tn <= nth; tn++) {
         if (nth % tn) continue;
-        const double c = grid_cost(pl->kern, p, nth / tn, tn);
+        const double c = grid_cost(pl->kern, p, nth / tn, tn, pl->b_packed != NULL && pl->n_items == 1);
         if (best < 0 || c < best) best = c, pl->tm = nth / tn, pl->tn = tn;
     }
 }
@@ -160,7 +196,16 @@ static int64_t batch_items(const gemm_batch *b) {
 /* Threads that will run the task: the pool's size (run() calls every pool thread). */
 static int ctx_threads(const cpu_ctx *ctx) { return ctx->pool ? accel_threadpool_size(ctx->pool) : 1; }
 
-static void plan_init(gemm_plan *pl, const cpu_ctx *ctx, const gemm_problem *p, const gemm_batch *batch) {
+/* Whether every batch item multiplies by the same B (so one packed B serves them all). */
+static bool b_shared(const gemm_batch *b) {
+    if (b)
+        for (int d = 0; d < b->ndims; d++)
+            if (b->shape[d] > 1 && b->b_stride[d] != 0) return false;
+    return true;
+}
+
+/* cpu_gemm is called from outside the pool, so plan_init may run the pool to fill the pack cache. */
+static void plan_init(gemm_plan *pl, cpu_ctx *ctx, const gemm_problem *p, const gemm_batch *batch) {
     memset(pl, 0, sizeof *pl);
     const int nth = ctx_threads(ctx);
     pl->kern = gemm_kernels_for(ctx->isa);
@@ -168,23 +213,37 @@ static void plan_init(gemm_plan *pl, const cpu_ctx *ctx, const gemm_problem *p, 
     pl->batch = batch;
     pl->n_items = batch_items(batch);
     pl->mode = choose_mode(p);
+    if (pl->mode == MODE_PACKED && p->b_constant && b_shared(batch) && p->k > 0)
+        pl->b_packed = gemm_pack_cache_get(ctx, pl->kern, p);
     /* Whole items per thread when they divide evenly (or are many), or when one item is too small to split. */
     const double work = (double)p->m * (double)p->n * (double)(p->k ? p->k : 1);
     pl->split_items = nth > 1 && pl->n_items >= nth &&
                       (pl->n_items % nth == 0 || pl->n_items >= 4 * nth || work < 64.0 * 64 * 64);
+    const bool a_first = packs_a_first(p) && pl->mode == MODE_PACKED && pl->n_items == 1;
     if (pl->split_items || nth == 1) {
         pl->tm = pl->tn = 1;
+    } else if (a_first) { /* the packed A is indexed by row block: any grid works; one that shares it whole */
+        pl->tm = 1, pl->tn = nth;
     } else {
         choose_grid(pl, nth);
     }
     const int64_t cols = ceil_div(p->n, pl->tn);
     pl->nc = choose_nc(pl->kern, cols);
+    pl->share_a = a_first || (pl->mode == MODE_PACKED && !pl->split_items && nth > 1 && pl->tm == 1 &&
+                              pl->n_items == 1 && shares_a(pl->kern, p, nth));
+    /* A cached B block is read from memory once per row block, and is not reused from L2 when a thread has a
+     * single row block: then one B block as wide as the thread's columns saves the repacks of A. (f32 C only:
+     * f16/bf16 C accumulates in a buffer sized for choose_nc's width.) */
+    const int64_t rows = ceil_div(ceil_div(p->m, pl->kern->mr), pl->tm) * pl->kern->mr;
+    if (rows <= pl->kern->mc && pl->b_packed && p->c_dtype == ACCEL_F32) pl->nc = round_up(cols, pl->kern->nr);
     pl->rows_sb = choose_rows_sb(pl->kern, p, pl->nc);
     pl->per_thread = thread_scratch_bytes(pl->kern, p);
 }
 
 size_t cpu_gemm_scratch_size(const cpu_ctx *ctx, const gemm_problem *p) {
-    return thread_scratch_bytes(gemm_kernels_for(ctx->isa), p) * (size_t)ctx_threads(ctx);
+    const gemm_kernels *kern = gemm_kernels_for(ctx->isa);
+    const int nth = ctx_threads(ctx);
+    return thread_scratch_bytes(kern, p) * (size_t)nth + shared_a_bytes(kern, p, nth);
 }
 
 /* ---- one rectangle of one item ------------------------------------------------------------------------------ */
@@ -209,12 +268,44 @@ static gemm_item item_at(const gemm_plan *pl, int64_t t) {
     return it;
 }
 
-/* Sets C rows [m0, m1) x cols [n0, n1) of an f32 region (row stride ldc floats) to the bias (or zero). */
-static void fill_bias(float *c, int64_t ldc, const float *bias, int64_t rows, int64_t cols) {
+/* Sets a rows x cols f32 region (row stride ldc floats) to rb[i] + cb[j] (each bias may be NULL: 0). For K == 0,
+ * where no micro-kernel runs. */
+static void fill_bias(float *c, int64_t ldc, const float *rb, const float *cb, int64_t rows, int64_t cols) {
     for (int64_t i = 0; i < rows; i++) {
-        const float v = bias ? bias[i] : 0.0f;
-        for (int64_t j = 0; j < cols; j++) c[i * ldc + j] = v;
+        const float v = rb ? rb[i] : 0.0f;
+        for (int64_t j = 0; j < cols; j++) c[i * ldc + j] = cb ? v + cb[j] : v;
     }
+}
+
+/* A cached B comes from memory (a model's weights do not stay in cache): the micro-kernel calls on one panel fetch
+ * the next one into L2, each a share of its lines spread over its K loop. (A 12-layer bert-base encoder at
+ * 1 x 128 tokens, 2 threads, medians of 9 interleaved runs: 91 ms without, 76 with; issuing each call's share at
+ * once before it gained half as much.) Returns the panel that follows the one at (jc, pc) in this thread's order,
+ * and its cache lines: the next panel of the block (next_in_block, or NULL at its end); after a block's last
+ * panel, on the last row block, the first panel of the next K block, or after the last K block the first panel of
+ * the column chunk handed out next (to this thread or another: from this L2 it is closer than from memory). */
+static const char *next_b_panel(const gemm_plan *pl, int64_t jc, const float *next_in_block, int64_t pc,
+                                bool last_row_block, int64_t *lines) {
+    const gemm_kernels *kern = pl->kern;
+    const int64_t K = pl->p->k, kc = kern->kc, nr = kern->nr, npad = round_up(pl->p->n, nr);
+    int64_t k1 = kc, col = -1;
+    const float *next = NULL;
+    if (next_in_block) {
+        next = next_in_block;
+        k1 = K - pc < kc ? K - pc : kc;
+    } else if (!last_row_block) {
+        return NULL;
+    } else if (pc + kc < K) {
+        k1 = K - pc - kc < kc ? K - pc - kc : kc;
+        next = pl->b_packed + (pc + kc) * npad + (jc / nr) * k1 * nr;
+    } else if (pl->chunk_cols > 0) {
+        col = atomic_load_explicit(pl->next_chunk, memory_order_relaxed) * pl->chunk_cols;
+        if (col >= pl->p->n) return NULL;
+        k1 = K < kc ? K : kc;
+        next = pl->b_packed + (col / nr) * k1 * nr;
+    }
+    *lines = next ? k1 * nr * (int64_t)sizeof(float) / 64 : 0;
+    return (const char *)next;
 }
 
 static void packed_rect(const gemm_plan *pl, const gemm_item *it, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
@@ -225,8 +316,10 @@ static void packed_rect(const gemm_plan *pl, const gemm_item *it, int64_t m0, in
     const int64_t K = p->k, kc_max = kern->kc, mc_max = kern->mc, nc_max = pl->nc;
     const int64_t ec = dtype_bytes(p->c_dtype);
     const bool direct_c = p->c_dtype == ACCEL_F32;
+    const int64_t b_npad = round_up(p->n, nr); /* floats per packed row of a cached B (see gemm.h) */
 
-    float *a_buf = (float *)scratch;
+    float *const a_own = (float *)scratch;
+    const int64_t a_mpad = round_up(p->m, mr); /* floats per packed row of a shared A */
     float *b_buf = (float *)(scratch + align64((size_t)mc_max * (size_t)kc_max * sizeof(float)));
     float *c_buf = (float *)((char *)b_buf + align64((size_t)kc_max * (size_t)nc_max * sizeof(float)));
 
@@ -237,32 +330,55 @@ static void packed_rect(const gemm_plan *pl, const gemm_item *it, int64_t m0, in
             /* C region of this (super-block, jc): f32 output is written in place, else accumulated in c_buf */
             float *cr = direct_c ? (float *)it->c + r0 * p->ldc + jc : c_buf;
             const int64_t ldcr = direct_c ? p->ldc : ncur;
-            const bool prefill = p->row_bias || K == 0;
-            if (prefill) fill_bias(cr, ldcr, p->row_bias ? p->row_bias + r0 : NULL, r1 - r0, ncur);
+            if (K == 0)
+                fill_bias(cr, ldcr, p->row_bias ? p->row_bias + r0 : NULL, p->col_bias ? p->col_bias + jc : NULL,
+                          r1 - r0, ncur);
 
             for (int64_t pc = 0; pc < K; pc += kc_max) {
                 const int64_t kcur = K - pc < kc_max ? K - pc : kc_max;
-                const int accumulate = prefill || pc > 0;
+                const int accumulate = pc > 0;    /* the first K block stores */
+                const bool last_k = pc + kcur >= K; /* the last one adds the biases */
                 for (int64_t ic = r0; ic < r1; ic += mc_max) {
                     const int64_t mcur = r1 - ic < mc_max ? r1 - ic : mc_max;
-                    for (int64_t ip = 0; ip < mcur; ip += mr) {
+                    const float *a_buf = pl->a_shared ? pl->a_shared + pc * a_mpad + (ic / mr) * kcur * mr : a_own;
+                    for (int64_t ip = 0; ip < mcur && !pl->a_shared; ip += mr) {
                         const int64_t mp = mcur - ip < mr ? mcur - ip : mr;
-                        kern->pack(a_buf + (ip / mr) * kcur * mr, mr, it->a + (ic + ip) * p->a.rs + pc * p->a.cs,
+                        kern->pack(a_own + (ip / mr) * kcur * mr, mr, it->a + (ic + ip) * p->a.rs + pc * p->a.cs,
                                    p->a.dtype, mp, kcur, p->a.rs, p->a.cs);
                     }
                     float *c_ic = cr + (ic - r0) * ldcr;
+                    const float *rb = p->row_bias && last_k ? p->row_bias + ic : NULL;
                     for (int64_t jp = 0; jp < ncur; jp += nr) {
                         const int n_here = (int)(ncur - jp < nr ? ncur - jp : nr);
-                        float *bp = b_buf + (jp / nr) * kcur * nr;
-                        /* B panels are packed during the first MC block, right before their first use, so they
-                         * are still in L1 then (with a single MC block they never make the round trip to L2/L3) */
-                        if (ic == r0)
-                            kern->pack(bp, nr, it->b + (jc + jp) * p->b.cs + pc * p->b.rs, p->b.dtype, n_here, kcur,
-                                       p->b.cs, p->b.rs);
+                        const float *bp;
+                        if (pl->b_packed) {
+                            bp = pl->b_packed + pc * b_npad + ((jc + jp) / nr) * kcur * nr;
+                        } else {
+                            /* B panels are packed during the first MC block, right before their first use, so they
+                             * are still in L1 then (with a single MC block they never make the round trip to
+                             * L2/L3) */
+                            float *dst = b_buf + (jp / nr) * kcur * nr;
+                            if (ic == r0)
+                                kern->pack(dst, nr, it->b + (jc + jp) * p->b.cs + pc * p->b.rs, p->b.dtype, n_here,
+                                           kcur, p->b.cs, p->b.rs);
+                            bp = dst;
+                        }
+                        const float *cb = p->col_bias && last_k ? p->col_bias + jc + jp : NULL;
+                        int64_t next_lines = 0, lines_per_call = 0;
+                        const char *next = pl->b_packed ? next_b_panel(pl, jc, jp + nr < ncur ? bp + kcur * nr : NULL,
+                                                                       pc, ic + mc_max >= r1, &next_lines)
+                                                        : NULL;
+                        if (next) lines_per_call = ceil_div(next_lines, ceil_div(mcur, mr));
                         for (int64_t ip = 0; ip < mcur; ip += mr) {
                             const int m_here = (int)(mcur - ip < mr ? mcur - ip : mr);
-                            kern->ukernel(kcur, a_buf + (ip / mr) * kcur * mr, bp, c_ic + ip * ldcr + jp, ldcr,
-                                          m_here, n_here, accumulate);
+                            gemm_uk_extra x = {accumulate, rb ? rb + ip : NULL, cb, NULL, 0};
+                            const int64_t l0 = (ip / mr) * lines_per_call;
+                            if (next && l0 < next_lines) {
+                                x.pf = next + l0 * 64;
+                                x.pf_lines = (int)(next_lines - l0 < lines_per_call ? next_lines - l0 : lines_per_call);
+                            }
+                            kern->ukernel(kcur, a_buf + (ip / mr) * kcur * mr, bp, c_ic + ip * ldcr + jp, ldcr, m_here,
+                                          n_here, &x);
                         }
                     }
                 }
@@ -306,10 +422,14 @@ static void gemv_range(const gemm_plan *pl, const gemm_item *it, int64_t j0, int
         if (row) {
             if (p->row_bias)
                 for (int64_t q = 0; q < n; q++) y[q] += p->row_bias[0];
+            if (p->col_bias)
+                for (int64_t q = 0; q < n; q++) y[q] += p->col_bias[j + q];
             kern->store_row(it->c + j * ec, p->c_dtype, y, n);
         } else {
             if (p->row_bias)
                 for (int64_t q = 0; q < n; q++) y[q] += p->row_bias[j + q];
+            if (p->col_bias)
+                for (int64_t q = 0; q < n; q++) y[q] += p->col_bias[0];
             if (p->ldc == 1)
                 kern->store_row(it->c + j * ec, p->c_dtype, y, n);
             else
@@ -334,6 +454,13 @@ static void gemm_task(void *arg, int ith, int nth) {
     const gemm_plan *pl = arg;
     const gemm_problem *p = pl->p;
     char *scratch = pl->scratch + (size_t)ith * pl->per_thread;
+    if (pl->chunk_cols > 0) { /* column chunks handed out in order: a thread that runs late just takes fewer */
+        for (;;) {
+            const int64_t n0 = atomic_fetch_add_explicit(pl->next_chunk, 1, memory_order_relaxed) * pl->chunk_cols;
+            if (n0 >= p->n) return;
+            compute_rect(pl, 0, 0, p->m, n0, n0 + pl->chunk_cols < p->n ? n0 + pl->chunk_cols : p->n, scratch);
+        }
+    }
     if (pl->split_items) {
         int64_t t0, t1;
         accel_split_range(pl->n_items, ith, nth, &t0, &t1);
@@ -349,6 +476,23 @@ static void gemm_task(void *arg, int ith, int nth) {
     accel_split_range(ceil_div(p->n, nq), in, pl->tn, &b0, &b1);
     n0 = b0 * nq, n1 = b1 * nq < p->n ? b1 * nq : p->n;
     for (int64_t t = 0; t < pl->n_items; t++) compute_rect(pl, t, m0, m1, n0, n1, scratch);
+}
+
+/* Packs the shared A: thread ith takes its share of the (K block, MR panel) pairs. */
+static void pack_a_task(void *arg, int ith, int nth) {
+    const gemm_plan *pl = arg;
+    const gemm_kernels *kern = pl->kern;
+    const gemm_problem *p = pl->p;
+    const int mr = kern->mr;
+    const int64_t panels = ceil_div(p->m, mr), blocks = ceil_div(p->k, kern->kc), mpad = panels * mr;
+    int64_t t0, t1;
+    accel_split_range(panels * blocks, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t pc = (t / panels) * kern->kc, ip = (t % panels) * mr;
+        const int64_t kcur = p->k - pc < kern->kc ? p->k - pc : kern->kc, np = p->m - ip < mr ? p->m - ip : mr;
+        kern->pack(pl->a_shared + pc * mpad + (ip / mr) * kcur * mr, mr, p->a.data + ip * p->a.rs + pc * p->a.cs,
+                   p->a.dtype, np, kcur, p->a.rs, p->a.cs);
+    }
 }
 
 /* ---- entry ----------------------------------------------------------------------------------------------------- */
@@ -386,7 +530,7 @@ accel_status cpu_gemm(cpu_ctx *ctx, const gemm_problem *p, const gemm_batch *bat
     const gemm_blas_policy policy = cpu_gemm_get_blas_policy();
     const bool use_blas = policy == GEMM_BLAS_ALWAYS ||
                           (policy == GEMM_BLAS_AUTO && blas_preferred(gemm_kernels_for(ctx->isa)));
-    if (use_blas && gemm_blas_accepts(p)) {
+    if (use_blas && gemm_blas_accepts(p) && !packs_a_first(p)) { /* sgemm may write C before it has read A */
         const int64_t n_items = batch_items(batch);
         gemm_plan pl;
         memset(&pl, 0, sizeof pl);
@@ -405,7 +549,27 @@ accel_status cpu_gemm(cpu_ctx *ctx, const gemm_problem *p, const gemm_batch *bat
     gemm_plan pl;
     plan_init(&pl, ctx, p, batch);
     pl.scratch = scratch;
-    if (ctx_threads(ctx) > 1)
+    const int nth = ctx_threads(ctx);
+    atomic_llong next_chunk = 0;
+    if (pl.share_a) { /* every element of A is read here, before any of C is written */
+        pl.a_shared = (float *)((char *)scratch + pl.per_thread * (size_t)nth);
+        if (nth > 1)
+            accel_threadpool_run(ctx->pool, pack_a_task, &pl);
+        else
+            pack_a_task(&pl, 0, 1);
+        /* With the whole A packed, any thread can compute any columns: hand them out in chunks (about
+         * CHUNKS_PER_THREAD per thread, whole B blocks) instead of fixed halves, so that a thread the system
+         * preempts (a shared machine) delays the call by a chunk, not by its whole share. */
+        if (nth > 1 && pl.tm == 1 && pl.mode == MODE_PACKED) {
+            const int64_t nr = pl.kern->nr, panels = ceil_div(p->n, nr);
+            int64_t per = panels / ((int64_t)nth * CHUNKS_PER_THREAD);
+            if (per < 1) per = 1;
+            if (per * nr > pl.nc) per = pl.nc / nr;
+            pl.chunk_cols = per * nr;
+            pl.next_chunk = &next_chunk;
+        }
+    }
+    if (nth > 1)
         accel_threadpool_run(ctx->pool, gemm_task, &pl);
     else
         gemm_task(&pl, 0, 1);

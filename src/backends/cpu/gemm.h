@@ -1,4 +1,4 @@
-/* The CPU GEMM engine: C[M, N] = A[M, K] @ B[K, N] (+ row bias), accumulated in f32.
+/* The CPU GEMM engine: C[M, N] = A[M, K] @ B[K, N] (+ row or column bias), accumulated in f32.
  *
  * One engine serves every layout and float dtype (BLIS / GotoBLAS design): operands are read through byte strides
  * and packed, converted to f32, into cache-sized blocks — B in KC x NR panels, A in MC x KC blocks of MR-row
@@ -9,7 +9,16 @@
  *
  * Threads: batch items are split across the pool when there are enough of them; otherwise each thread computes
  * its own rectangle of every C (a tm x tn grid chosen to balance compute and packing), with its own pack buffers,
- * so the threads never wait on each other inside a call.
+ * so the threads never wait on each other inside a call. One exception: when all rows fit one MC block (M = 128
+ * tokens) and the grid splits N, the threads first pack A together, once, then take column chunks of C from a
+ * shared counter (a thread the system preempts delays the call by a chunk, not by half of it).
+ *
+ * Weights: when B is a model weight (constant between calls, b_constant), the packed engine takes it from a pack
+ * cache owned by the compute context (gemm_cache.c) instead of packing it on every call: the whole B, packed once
+ * in the kernel set's panel layout, keyed by its memory, layout and kernel set.
+ *
+ * Bias: a per-row (convolutions) or per-column (Linear layers) bias is added by the micro-kernel when it stores
+ * the last K block of a tile, so it costs no pass of its own.
  *
  * OpenBLAS (ACCEL_HAVE_OPENBLAS) may take f32 problems whose operands have a unit stride on one dimension; whether
  * it does is decided in gemm.c from measurements documented there.
@@ -33,7 +42,11 @@ typedef struct gemm_problem {
     void *c;               /* [m, n], element (i, j) at c + (i * ldc + j) * sizeof(c_dtype) */
     accel_dtype c_dtype;   /* f32, f16 or bf16: results are rounded once, at the store */
     int64_t ldc;           /* elements */
-    const float *row_bias; /* [m] added to every row, or NULL */
+    const float *row_bias; /* [m]: row_bias[i] added to row i, or NULL */
+    const float *col_bias; /* [n]: col_bias[j] added to column j (a Linear bias), or NULL */
+    bool b_constant;       /* b's data is a weight that does not change between calls: it may be cached packed */
+    bool a_first;          /* C may overlap A's memory: every element of A is read (packed) before any of C is
+                              written. Honored for a single item with m > 1 and n > 1 (otherwise ignored) */
 } gemm_problem;
 
 /* Batched problems: up to 4 batch dims; item idx uses a, b, c advanced by sum(idx[d] * stride[d]) bytes
@@ -56,6 +69,10 @@ typedef enum gemm_blas_policy {
 void cpu_gemm_set_blas_policy(gemm_blas_policy policy);
 gemm_blas_policy cpu_gemm_get_blas_policy(void);
 
+/* Whether a_first costs this problem nothing: the engine packs all of A before computing anyway (one block of
+ * rows, m <= the kernel set's MC). */
+bool cpu_gemm_a_first_free(const cpu_ctx *ctx, const gemm_problem *p);
+
 /* Scratch bytes cpu_gemm needs for this problem with ctx's thread count and ISA. */
 size_t cpu_gemm_scratch_size(const cpu_ctx *ctx, const gemm_problem *p);
 
@@ -66,6 +83,17 @@ accel_status cpu_gemm(cpu_ctx *ctx, const gemm_problem *p, const gemm_batch *bat
 
 /* ---- per-ISA kernel sets (gemm_portable.c, gemm_avx2.c, gemm_avx512.c) ----------------------------------- */
 
+/* What a micro-kernel call does besides C (+)= A_panel @ B_panel. */
+typedef struct gemm_uk_extra {
+    int accumulate;       /* 1: adds the product to C; 0: stores it */
+    const float *rb, *cb; /* then adds rb[i] (rows, m values) and cb[j] (columns, n values) when not NULL: given
+                             on the last K block, so a bias is added once to the whole sum, as a separate add
+                             would (accumulating onto it would round the sum at the bias's larger scale) */
+    const char *pf;  /* pf_lines cache lines from here to fetch into L2 during the call (spread over its K loop,
+                        so they do not all wait for memory at once), or NULL */
+    int pf_lines;
+} gemm_uk_extra;
+
 typedef struct gemm_kernels {
     const char *name;
     int mr, nr;            /* micro-tile */
@@ -73,9 +101,10 @@ typedef struct gemm_kernels {
     size_t b_block_bytes;  /* footprint budget of one packed B block (KC x NC floats) */
     double fma_per_cycle;  /* f32 multiply-adds per cycle of the micro-kernel, for the thread-grid cost model */
 
-    /* C[0..m) x [0..n) (+)= A_panel (kc x mr, k-major) @ B_panel (kc x nr, k-major); m <= mr, n <= nr.
-     * accumulate = 0 stores, 1 adds to C. ldc in floats. */
-    void (*ukernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int accumulate);
+    /* C[0..m) x [0..n) (+)= A_panel (kc x mr, k-major) @ B_panel (kc x nr, k-major); m <= mr, n <= nr; the rest
+     * per x. ldc in floats. */
+    void (*ukernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int m, int n,
+                    const gemm_uk_extra *x);
 
     /* Packs a panel of width `width` (mr or nr): dst[k * width + p] = X(p, k) converted to f32 for p < np and
      * k < nk, 0 for np <= p < width. X(p, k) is at src + p * sp + k * sk bytes. dst is 64-byte aligned. */
@@ -115,6 +144,32 @@ static inline float gemm_load_f32(const char *p, accel_dtype dtype) {
     memcpy(&h, p, 2);
     return dtype == ACCEL_F16 ? accel_f16_to_f32(h) : accel_bf16_to_f32(h);
 }
+
+/* ---- packed weights (gemm_cache.c) ----------------------------------------------------------------------------
+ * Layout of a whole packed B (k x n) for a kernel set: K blocks of kern->kc rows (the last one shorter), each
+ * holding round_up(n, nr) / nr panels of kcur x nr floats (k-major, zero-padded columns). Block pc (the K block
+ * starting at row pc) starts at float pc * round_up(n, nr); its panel for columns [j, j + nr) at
+ * + (j / nr) * kcur * nr: exactly the panels the packed engine would build itself. */
+
+/* Floats of a whole packed B. */
+size_t gemm_packed_b_floats(const gemm_kernels *kern, int64_t k, int64_t n);
+
+/* A context's cache of packed weights (B operands with b_constant): entries keyed by data pointer, dtype, strides,
+ * k, n and kernel set, each checked on every lookup against a sample of its source values (memory reused for
+ * other data is packed again). Bounded by ACCEL_CPU_PACK_CACHE_MB (MiB, default 1024; 0 turns the cache off):
+ * a weight that does not fit is packed per call as before. Not thread-safe: one compute at a time per context. */
+typedef struct gemm_pack_cache gemm_pack_cache;
+
+/* The packed B of problem p (p->b_constant, f32/f16/bf16 b, one B for every batch item) from ctx's cache,
+ * packing it (on ctx's pool) on a miss. NULL when it is not cached (off, over budget, out of memory): the caller
+ * packs per call. Must be called from outside the pool. */
+const float *gemm_pack_cache_get(cpu_ctx *ctx, const gemm_kernels *kern, const gemm_problem *p);
+/* Frees a cache and every entry (NULL is a no-op). */
+void gemm_pack_cache_free(gemm_pack_cache *cache);
+/* Bytes of packed weights a cache holds (0 for NULL). */
+size_t gemm_pack_cache_bytes(const gemm_pack_cache *cache);
+/* Process-wide budget in bytes for caches' further entries, overriding ACCEL_CPU_PACK_CACHE_MB (tests). */
+void gemm_pack_cache_set_budget(size_t bytes);
 
 /* ---- OpenBLAS (gemm_blas.c) --------------------------------------------------------------------------------- */
 

@@ -103,7 +103,14 @@ static void pack_avx2(float *dst, int width, const char *src, accel_dtype dtype,
 }
 
 static void ukernel_6x16(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c, int64_t ldc,
-                         int m, int n, int accumulate) {
+                         int m, int n, const gemm_uk_extra *x) {
+    const int accumulate = x->accumulate;
+    const float *rb = x->rb, *cb = x->cb;
+    /* one prefetch every pf_step iterations of the K loop */
+    const char *pf = x->pf;
+    const int64_t pf_step = pf && x->pf_lines > 0 ? (kc / x->pf_lines > 0 ? kc / x->pf_lines : 1) : kc + 1;
+    const char *pf_end = pf ? pf + (int64_t)x->pf_lines * 64 : NULL;
+    int64_t pf_count = pf_step;
     __m256 acc0[Y_MR], acc1[Y_MR];
 #pragma GCC unroll 6
     for (int i = 0; i < Y_MR; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
@@ -117,7 +124,14 @@ static void ukernel_6x16(int64_t kc, const float *restrict a, const float *restr
         }
         a += Y_MR;
         b += Y_NR;
+        if (--pf_count == 0) {
+            pf_count = pf_step;
+            if (pf < pf_end) __builtin_prefetch(pf, 0, 2), pf += 64;
+        }
     }
+    /* the column bias, or zeros */
+    const __m256 cb0 = cb ? _mm256_maskload_ps(cb, lanes_mask8(n)) : _mm256_setzero_ps();
+    const __m256 cb1 = cb ? _mm256_maskload_ps(cb + 8, lanes_mask8(n - 8)) : _mm256_setzero_ps();
     if (m == Y_MR && n == Y_NR) {
 #pragma GCC unroll 6
         for (int i = 0; i < Y_MR; i++) {
@@ -125,6 +139,14 @@ static void ukernel_6x16(int64_t kc, const float *restrict a, const float *restr
             if (accumulate) {
                 acc0[i] = _mm256_add_ps(acc0[i], _mm256_loadu_ps(row));
                 acc1[i] = _mm256_add_ps(acc1[i], _mm256_loadu_ps(row + 8));
+            }
+            if (cb) {
+                acc0[i] = _mm256_add_ps(acc0[i], cb0);
+                acc1[i] = _mm256_add_ps(acc1[i], cb1);
+            }
+            if (rb) {
+                acc0[i] = _mm256_add_ps(acc0[i], _mm256_set1_ps(rb[i]));
+                acc1[i] = _mm256_add_ps(acc1[i], _mm256_set1_ps(rb[i]));
             }
             _mm256_storeu_ps(row, acc0[i]);
             _mm256_storeu_ps(row + 8, acc1[i]);
@@ -144,6 +166,14 @@ static void ukernel_6x16(int64_t kc, const float *restrict a, const float *restr
         if (accumulate) {
             v0 = _mm256_add_ps(v0, _mm256_maskload_ps(row, k0));
             v1 = _mm256_add_ps(v1, _mm256_maskload_ps(row + 8, k1));
+        }
+        if (cb) {
+            v0 = _mm256_add_ps(v0, cb0);
+            v1 = _mm256_add_ps(v1, cb1);
+        }
+        if (rb) {
+            v0 = _mm256_add_ps(v0, _mm256_set1_ps(rb[i]));
+            v1 = _mm256_add_ps(v1, _mm256_set1_ps(rb[i]));
         }
         _mm256_maskstore_ps(row, k0, v0);
         _mm256_maskstore_ps(row + 8, k1, v1);

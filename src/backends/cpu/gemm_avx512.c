@@ -80,6 +80,42 @@ static void pack_along_k(float *dst, int width, const char *src, accel_dtype dty
     }
 }
 
+/* Width 8 (the A panels), X(p, k) contiguous along k: 8 (p) x 16 (k) blocks transposed in 24 shuffles (the 16 x
+ * 16 transpose would spend 64 on a block half made of zeros); the two 8-float halves of each result vector are
+ * the panel rows k and k + 4 (k + 8 and k + 12), stored with masks. */
+static void pack8_along_k(float *dst, const char *src, accel_dtype dtype, int64_t np, int64_t nk, int64_t sp) {
+    const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
+    /* [u lane L, w lane L, u lane L + 1, w lane L + 1] for L = 0 (lo) and L = 2 (hi) */
+    const __m512i lo = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
+    const __m512i hi = _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
+    for (int64_t k0 = 0; k0 < nk; k0 += 16) {
+        const int64_t kn = nk - k0 < 16 ? nk - k0 : 16;
+        const __mmask16 load_mask = lanes_mask(kn);
+        __m512 r[8], t[8], u[8];
+        for (int p = 0; p < 8; p++)
+            r[p] = p < np ? load16(src + p * sp + k0 * es, dtype, load_mask) : _mm512_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);     /* lane L: p0 p1 of k 4L, 4L + 1 */
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]); /* lane L: p0 p1 of k 4L + 2, 4L + 3 */
+        }
+        for (int h = 0; h < 2; h++) { /* rows 0-3 (h = 0) and 4-7: u[4h + j] lane L = the 4 rows of k = 4L + j */
+            u[4 * h] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+            u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+            u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+            u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+        }
+        for (int j = 0; j < 4; j++) {
+            const __m512 a = _mm512_permutex2var_ps(u[j], lo, u[4 + j]); /* rows of k = j | k = 4 + j */
+            const __m512 b = _mm512_permutex2var_ps(u[j], hi, u[4 + j]); /* k = 8 + j | k = 12 + j */
+            float *d = dst + (k0 + j) * 8;
+            if (j < kn) _mm512_mask_storeu_ps(d, 0x00FF, a);
+            if (4 + j < kn) _mm512_mask_storeu_ps(d + 32 - 8, 0xFF00, a);
+            if (8 + j < kn) _mm512_mask_storeu_ps(d + 64, 0x00FF, b);
+            if (12 + j < kn) _mm512_mask_storeu_ps(d + 96 - 8, 0xFF00, b);
+        }
+    }
+}
+
 /* X(p, k) contiguous along p: each k-row of the panel is a (converted) copy. */
 /* Rows ahead that pack_along_p prefetches. */
 #define PACK_PREFETCH_ROWS 8
@@ -105,7 +141,9 @@ static void pack_along_p(float *dst, int width, const char *src, accel_dtype dty
 static void pack_avx512(float *dst, int width, const char *src, accel_dtype dtype, int64_t np, int64_t nk, int64_t sp,
                         int64_t sk) {
     const int64_t es = dtype == ACCEL_F32 ? 4 : 2;
-    if (sk == es && np > 1)
+    if (sk == es && np > 1 && width == 8)
+        pack8_along_k(dst, src, dtype, np, nk, sp);
+    else if (sk == es && np > 1)
         pack_along_k(dst, width, src, dtype, np, nk, sp);
     else if (sp == es || np == 1)
         pack_along_p(dst, width, src, dtype, np, nk, sk);
@@ -114,7 +152,14 @@ static void pack_avx512(float *dst, int width, const char *src, accel_dtype dtyp
 }
 
 static void ukernel_8x32(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                          int64_t ldc, int m, int n, int accumulate) {
+                          int64_t ldc, int m, int n, const gemm_uk_extra *x) {
+    const int accumulate = x->accumulate;
+    const float *rb = x->rb, *cb = x->cb;
+    /* one prefetch every pf_step iterations of the K loop */
+    const char *pf = x->pf;
+    const int64_t pf_step = pf && x->pf_lines > 0 ? (kc / x->pf_lines > 0 ? kc / x->pf_lines : 1) : kc + 1;
+    const char *pf_end = pf ? pf + (int64_t)x->pf_lines * 64 : NULL;
+    int64_t pf_count = pf_step;
     __m512 acc0[X_MR], acc1[X_MR];
 #pragma GCC unroll 8
     for (int i = 0; i < X_MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
@@ -132,7 +177,14 @@ static void ukernel_8x32(int64_t kc, const float *restrict a, const float *restr
         }
         a += X_MR;
         b += X_NR;
+        if (--pf_count == 0) {
+            pf_count = pf_step;
+            if (pf < pf_end) _mm_prefetch(pf, _MM_HINT_T1), pf += 64;
+        }
     }
+    /* the column bias, or zeros */
+    const __m512 cb0 = cb ? _mm512_maskz_loadu_ps(lanes_mask(n), cb) : _mm512_setzero_ps();
+    const __m512 cb1 = cb ? _mm512_maskz_loadu_ps(lanes_mask(n - 16), cb + 16) : _mm512_setzero_ps();
     if (m == X_MR && n == X_NR) {
 #pragma GCC unroll 8
         for (int i = 0; i < X_MR; i++) {
@@ -140,6 +192,14 @@ static void ukernel_8x32(int64_t kc, const float *restrict a, const float *restr
             if (accumulate) {
                 acc0[i] = _mm512_add_ps(acc0[i], _mm512_loadu_ps(row));
                 acc1[i] = _mm512_add_ps(acc1[i], _mm512_loadu_ps(row + 16));
+            }
+            if (cb) {
+                acc0[i] = _mm512_add_ps(acc0[i], cb0);
+                acc1[i] = _mm512_add_ps(acc1[i], cb1);
+            }
+            if (rb) {
+                acc0[i] = _mm512_add_ps(acc0[i], _mm512_set1_ps(rb[i]));
+                acc1[i] = _mm512_add_ps(acc1[i], _mm512_set1_ps(rb[i]));
             }
             _mm512_storeu_ps(row, acc0[i]);
             _mm512_storeu_ps(row + 16, acc1[i]);
@@ -160,6 +220,14 @@ static void ukernel_8x32(int64_t kc, const float *restrict a, const float *restr
         if (accumulate) {
             v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
             v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+        }
+        if (cb) {
+            v0 = _mm512_add_ps(v0, cb0);
+            v1 = _mm512_add_ps(v1, cb1);
+        }
+        if (rb) {
+            v0 = _mm512_add_ps(v0, _mm512_set1_ps(rb[i]));
+            v1 = _mm512_add_ps(v1, _mm512_set1_ps(rb[i]));
         }
         _mm512_mask_storeu_ps(row, m0, v0);
         _mm512_mask_storeu_ps(row + 16, m1, v1);

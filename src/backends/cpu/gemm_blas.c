@@ -71,13 +71,14 @@ void gemm_blas_sgemm(const gemm_problem *p, int n_threads) {
     blas_layout(p->k, p->n, p->b.rs, p->b.cs, &tb, &ldb);
     float *c = p->c;
     float beta = 0.0f;
-    if (p->row_bias) { /* C starts as the bias and sgemm accumulates into it */
+    if (p->row_bias || p->col_bias) { /* C starts as the bias and sgemm accumulates into it */
         for (int64_t i = 0; i < p->m; i++)
-            for (int64_t j = 0; j < p->n; j++) c[i * p->ldc + j] = p->row_bias[i];
+            for (int64_t j = 0; j < p->n; j++)
+                c[i * p->ldc + j] = (p->row_bias ? p->row_bias[i] : 0.0f) + (p->col_bias ? p->col_bias[j] : 0.0f);
         beta = 1.0f;
     }
     if (p->k == 0) {
-        if (!p->row_bias)
+        if (!p->row_bias && !p->col_bias)
             for (int64_t i = 0; i < p->m; i++) memset(c + i * p->ldc, 0, (size_t)p->n * sizeof(float));
         return;
     }

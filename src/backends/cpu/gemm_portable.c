@@ -52,17 +52,23 @@ void gemm_pack_generic(float *dst, int width, const char *src, accel_dtype dtype
 }
 
 static void ukernel_4x8(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                         int64_t ldc, int m, int n, int accumulate) {
+                         int64_t ldc, int m, int n, const gemm_uk_extra *x) {
+    const int accumulate = x->accumulate;
+    const float *rb = x->rb, *cb = x->cb;
     float acc[P_MR][P_NR] = {{0}};
+    if (x->pf) /* no interleaving here: the portable kernel is far from memory bound */
+        for (int l = 0; l < x->pf_lines; l++) __builtin_prefetch(x->pf + l * 64, 0, 2);
     for (int64_t k = 0; k < kc; k++, a += P_MR, b += P_NR)
         for (int i = 0; i < P_MR; i++)
             for (int j = 0; j < P_NR; j++) acc[i][j] += a[i] * b[j];
     for (int i = 0; i < m; i++) {
         float *row = c + i * ldc;
-        if (accumulate)
-            for (int j = 0; j < n; j++) row[j] += acc[i][j];
-        else
-            for (int j = 0; j < n; j++) row[j] = acc[i][j];
+        for (int j = 0; j < n; j++) {
+            float v = accumulate ? row[j] + acc[i][j] : acc[i][j];
+            if (cb) v += cb[j];
+            if (rb) v += rb[i];
+            row[j] = v;
+        }
     }
 }
 
