@@ -1,6 +1,8 @@
 /* cli_model.c — shared helpers of the model subcommands (see cli_model.h). */
 #include "cli_model.h"
 
+#include "hw/json_writer.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,4 +101,26 @@ bool cli_read_lines(const char *cmd, const char *path, char ***texts, int *n) {
     free(line);
     fclose(f);
     return ok;
+}
+
+void cli_json_begin_run(struct accel_json_writer *w, const char *dir, const accel_model *m, const char *task,
+                        const accel_session *s, double load_ms, double run_ms) {
+    accel_json_init(w, 0);
+    accel_json_object_begin(w);
+    accel_json_key(w, "model");
+    accel_json_string(w, dir);
+    if (m) {
+        accel_json_key(w, "family");
+        accel_json_string(w, accel_model_family(m));
+    }
+    if (task) {
+        accel_json_key(w, "task");
+        accel_json_string(w, task);
+    }
+    accel_json_key(w, "device");
+    accel_json_string(w, accel_session_devices_used(s));
+    accel_json_key(w, "load_ms");
+    accel_json_double(w, load_ms);
+    accel_json_key(w, "run_ms");
+    accel_json_double(w, run_ms);
 }

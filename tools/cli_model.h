@@ -30,6 +30,13 @@ bool cli_read_lines(const char *cmd, const char *path, char ***texts, int *n);
 bool cli_push_text(char ***texts, int *n, const char *text);
 void cli_free_texts(char **texts, int n);
 
+struct accel_json_writer;
+/* Starts the JSON object every model subcommand prints: {"model": dir, "family" (when m is given), "task" (when
+ * task is given), "device": the devices that ran, "load_ms", "run_ms", ... — the caller adds its own keys and
+ * closes the object. */
+void cli_json_begin_run(struct accel_json_writer *w, const char *dir, const accel_model *m, const char *task,
+                        const accel_session *s, double load_ms, double run_ms);
+
 /* Prints "accel <cmd>: <what>: <library message>" to stderr and returns 1 (the exit status). */
 int cli_fail(const char *cmd, const char *what, accel_status st);
 

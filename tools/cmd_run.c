@@ -73,20 +73,7 @@ static int run_embed(accel_session *s, const accel_model *m, char **texts, int n
     }
     if (json) {
         accel_json_writer w;
-        accel_json_init(&w, 0);
-        accel_json_object_begin(&w);
-        accel_json_key(&w, "model");
-        accel_json_string(&w, dir);
-        accel_json_key(&w, "family");
-        accel_json_string(&w, accel_model_family(m));
-        accel_json_key(&w, "task");
-        accel_json_string(&w, "embed");
-        accel_json_key(&w, "device");
-        accel_json_string(&w, accel_session_devices_used(s));
-        accel_json_key(&w, "load_ms");
-        accel_json_double(&w, load_ms);
-        accel_json_key(&w, "run_ms");
-        accel_json_double(&w, run_ms);
+        cli_json_begin_run(&w, dir, m, "embed", s, load_ms, run_ms);
         accel_json_key(&w, "dim");
         accel_json_int(&w, dim);
         accel_json_key(&w, "results");
@@ -145,20 +132,7 @@ static int run_generate(accel_session *s, const accel_model *m, char **texts, in
     }
     if (json) {
         accel_json_writer w;
-        accel_json_init(&w, 0);
-        accel_json_object_begin(&w);
-        accel_json_key(&w, "model");
-        accel_json_string(&w, dir);
-        accel_json_key(&w, "family");
-        accel_json_string(&w, accel_model_family(m));
-        accel_json_key(&w, "task");
-        accel_json_string(&w, accel_model_supports(m, ACCEL_TASK_SEQ2SEQ) ? "seq2seq" : "text-generation");
-        accel_json_key(&w, "device");
-        accel_json_string(&w, accel_session_devices_used(s));
-        accel_json_key(&w, "load_ms");
-        accel_json_double(&w, load_ms);
-        accel_json_key(&w, "run_ms");
-        accel_json_double(&w, run_ms);
+        cli_json_begin_run(&w, dir, m, accel_model_supports(m, ACCEL_TASK_SEQ2SEQ) ? "seq2seq" : "text-generation", s, load_ms, run_ms);
         accel_json_key(&w, "results");
         accel_json_array_begin(&w);
         for (int i = 0; i < n; i++) {

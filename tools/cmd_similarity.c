@@ -63,16 +63,7 @@ static void print_table(char **texts, int n, const double *sim) {
 static int print_json(const char *dir, const accel_session *s, char **texts, int n, const double *sim,
                       double load_ms, double run_ms) {
     accel_json_writer w;
-    accel_json_init(&w, 0);
-    accel_json_object_begin(&w);
-    accel_json_key(&w, "model");
-    accel_json_string(&w, dir);
-    accel_json_key(&w, "device");
-    accel_json_string(&w, accel_session_devices_used(s));
-    accel_json_key(&w, "load_ms");
-    accel_json_double(&w, load_ms);
-    accel_json_key(&w, "run_ms");
-    accel_json_double(&w, run_ms);
+    cli_json_begin_run(&w, dir, NULL, NULL, s, load_ms, run_ms);
     accel_json_key(&w, "texts");
     accel_json_array_begin(&w);
     for (int i = 0; i < n; i++) accel_json_string(&w, texts[i]);
