@@ -2,7 +2,8 @@
  * tests, the globals (raise_exception, strftime_now, range, namespace, dict) and the Python methods templates call
  * on strings, dicts and lists (str.strip/split/startswith..., dict.get/items...). The sandbox forbids methods that
  * modify lists and dicts (list.append...): calling one fails as in HF. Jinja builtins that are not implemented
- * here are known by name and fail with ACCEL_ERR_UNSUPPORTED instead of being guessed. */
+ * here are known by name and fail with ACCEL_ERR_UNSUPPORTED instead of being guessed. The string operations and
+ * formatting these use (split, strip, "%" and str.format...) are in jinja_strings.c. */
 #include "text/jinja_eval.h"
 
 #include <math.h>
@@ -16,8 +17,7 @@
 
 #define VM(ev) jj_eval_vm(ev)
 
-static accel_status fail(jj_eval *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static accel_status fail(jj_eval *ev, const char *fmt, ...) {
+accel_status jj_invalid(jj_eval *ev, const char *fmt, ...) {
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
@@ -26,8 +26,7 @@ static accel_status fail(jj_eval *ev, const char *fmt, ...) {
     return jj_eval_fail(ev, ACCEL_ERR_INVALID_ARG, "%s", msg);
 }
 
-static accel_status unsupported(jj_eval *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static accel_status unsupported(jj_eval *ev, const char *fmt, ...) {
+accel_status jj_unsupported(jj_eval *ev, const char *fmt, ...) {
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
@@ -38,29 +37,30 @@ static accel_status unsupported(jj_eval *ev, const char *fmt, ...) {
 
 static bool given(const jv *v) { return v->t != JV_UNDEF; }
 static bool is_intlike(const jv *v) { return v->t == JV_INT || v->t == JV_BOOL; }
-static int64_t ival(const jv *v) { return v->t == JV_BOOL ? (int64_t)v->u.b : v->u.i; }
 
 /* Binds positional and keyword arguments to parameter names; unbound ones are JV_UNDEF (no hint). */
 static accel_status bind(jj_eval *ev, const char *fname, const char *const *params, size_t np, const jj_args *a,
                          jv *out) {
     for (size_t i = 0; i < np; i++) out[i] = jv_undef(NULL);
     if (a->npos > np)
-        return fail(ev, "%s() takes at most %zu argument%s (%zu given)", fname, np, np == 1 ? "" : "s", a->npos);
+        return jj_invalid(ev, "%s() takes at most %zu argument%s (%zu given)", fname, np, np == 1 ? "" : "s", a->npos);
     for (size_t i = 0; i < a->npos; i++) out[i] = a->pos[i];
     for (size_t k = 0; k < a->nkw; k++) {
         size_t i = 0;
         while (i < np && !jstr_eq_c(a->kwn[k], params[i])) i++;
         if (i == np)
-            return fail(ev, "%s() got an unexpected keyword argument '%.*s'", fname, (int)a->kwn[k].n, a->kwn[k].p);
-        if (i < a->npos) return fail(ev, "%s() got multiple values for argument '%s'", fname, params[i]);
+            return jj_invalid(ev, "%s() got an unexpected keyword argument '%.*s'", fname, (int)a->kwn[k].n,
+                              a->kwn[k].p);
+        if (i < a->npos) return jj_invalid(ev, "%s() got multiple values for argument '%s'", fname, params[i]);
         out[i] = a->kwv[k];
     }
     return ACCEL_OK;
 }
 
 static accel_status need_int(jj_eval *ev, const jv *v, const char *what, int64_t *out) {
-    if (!is_intlike(v)) return fail(ev, "%s: '%s' object cannot be interpreted as an integer", what, jv_type_name(v));
-    *out = ival(v);
+    if (!is_intlike(v))
+        return jj_invalid(ev, "%s: '%s' object cannot be interpreted as an integer", what, jv_type_name(v));
+    *out = jj_ival(v);
     return ACCEL_OK;
 }
 
@@ -73,10 +73,10 @@ static accel_status to_str(jj_eval *ev, const jv *v, jstr *out) {
     return ACCEL_OK;
 }
 
-static accel_status new_str(jj_eval *ev, const jbuf *b, jv *out) {
+accel_status jj_new_str(jj_eval *ev, const jbuf *b, jv *out) {
     if (b->over) {
         if (b->oom) return jj_eval_fail(ev, ACCEL_ERR_OUT_OF_MEMORY, "chat template: out of memory");
-        return fail(ev, "the template built a string longer than the %zu MiB limit", b->limit >> 20);
+        return jj_invalid(ev, "the template built a string longer than the %zu MiB limit", b->limit >> 20);
     }
     accel_status st;
     *out = jv_strdup(VM(ev), b->p ? b->p : "", b->n, &st);
@@ -91,411 +91,6 @@ static accel_status make_pair(jj_eval *ev, jv a, jv b, jv *out) {
     out->u.l->v[0] = a;
     out->u.l->v[1] = b;
     return ACCEL_OK;
-}
-
-/* ---- string operations on code points --------------------------------------------------------------------- */
-
-typedef enum { CASE_UPPER, CASE_LOWER, CASE_TITLE, CASE_CAPITALIZE, CASE_SWAP } case_op;
-
-static accel_status change_case(jj_eval *ev, jstr s, case_op op, jv *out) {
-    jbuf b;
-    jbuf_init(&b, JJ_MAX_OUTPUT);
-    size_t i = 0;
-    bool prev_cased = false, first = true;
-    while (i < s.n) {
-        uint32_t c, r;
-        size_t next = jj_utf8_next(s.p, s.n, i, &c);
-        switch (op) {
-        case CASE_UPPER: r = jj_py_upper(c); break;
-        case CASE_LOWER: r = jj_py_lower(c); break;
-        case CASE_CAPITALIZE: r = first ? jj_py_title(c) : jj_py_lower(c); break;
-        case CASE_SWAP: r = jj_py_isupperc(c) ? jj_py_lower(c) : jj_py_islowerc(c) ? jj_py_upper(c) : c; break;
-        default: /* str.title(): a cased character after a cased one is lowered, else title-cased */
-            r = prev_cased ? jj_py_lower(c) : jj_py_title(c);
-            prev_cased = jj_py_iscased(c);
-            break;
-        }
-        first = false;
-        char enc[4];
-        jbuf_put(&b, enc, jj_utf8_put(enc, r));
-        i = next;
-    }
-    accel_status st = new_str(ev, &b, out);
-    jbuf_free(&b);
-    return st;
-}
-
-static bool cp_in(uint32_t c, jstr set) {
-    size_t i = 0;
-    while (i < set.n) {
-        uint32_t d;
-        i = jj_utf8_next(set.p, set.n, i, &d);
-        if (c == d) return true;
-    }
-    return false;
-}
-
-/* str.strip/lstrip/rstrip; chars NULL = whitespace */
-static jstr strip(jstr s, const jstr *chars, bool left, bool right) {
-    size_t b = 0, e = s.n;
-    if (left)
-        while (b < e) {
-            uint32_t c;
-            size_t next = jj_utf8_next(s.p, e, b, &c);
-            if (chars ? !cp_in(c, *chars) : !jj_py_isspace(c)) break;
-            b = next;
-        }
-    if (right)
-        while (e > b) {
-            size_t k = e - 1;
-            while (k > b && ((unsigned char)s.p[k] & 0xC0) == 0x80) k--;
-            uint32_t c;
-            jj_utf8_next(s.p, e, k, &c);
-            if (chars ? !cp_in(c, *chars) : !jj_py_isspace(c)) break;
-            e = k;
-        }
-    jstr r = {s.p + b, e - b};
-    return r;
-}
-
-static const char *find_sub(jstr s, size_t from, jstr sub) {
-    if (sub.n == 0) return s.p + from;
-    for (size_t i = from; i + sub.n <= s.n; i++)
-        if (memcmp(s.p + i, sub.p, sub.n) == 0) return s.p + i;
-    return NULL;
-}
-
-static const char *rfind_sub(jstr s, size_t upto, jstr sub) {
-    if (sub.n > upto) return NULL;
-    for (size_t i = upto - sub.n + 1; i-- > 0;)
-        if (memcmp(s.p + i, sub.p, sub.n) == 0) return s.p + i;
-    return NULL;
-}
-
-/* A growable list under construction. */
-typedef struct lbuild {
-    jv *v;
-    size_t n, cap;
-} lbuild;
-
-static accel_status lb_push(jj_eval *ev, lbuild *lb, jv x) {
-    if (lb->n == lb->cap) {
-        if (lb->n >= JJ_MAX_LIST) return fail(ev, "the template built a list longer than the limit of %zu items",
-                                              JJ_MAX_LIST);
-        size_t cap = lb->cap ? lb->cap * 2 : 8;
-        jv *nv = jj_valloc(VM(ev), cap * sizeof(jv));
-        if (!nv) return jj_eval_vm(ev)->err->status;
-        if (lb->n) memcpy(nv, lb->v, lb->n * sizeof(jv));
-        lb->v = nv;
-        lb->cap = cap;
-    }
-    lb->v[lb->n++] = x;
-    return ACCEL_OK;
-}
-
-static accel_status lb_done(jj_eval *ev, lbuild *lb, jv_type t, jv *out) {
-    accel_status st = jv_new_list(VM(ev), 0, t, out);
-    if (st) return st;
-    out->u.l->v = lb->v;
-    out->u.l->n = lb->n;
-    return ACCEL_OK;
-}
-
-/* str.split / str.rsplit (sep NULL: runs of whitespace) */
-static accel_status split(jj_eval *ev, jstr s, const jstr *sep, int64_t maxsplit, bool from_right, jv *out) {
-    accel_status st;
-    lbuild lb = {0};
-    if (sep && sep->n == 0) return fail(ev, "empty separator");
-    if (maxsplit < 0) maxsplit = INT64_MAX;
-    if (!from_right) {
-        size_t i = 0;
-        int64_t done = 0;
-        if (!sep) {
-            for (;;) {
-                while (i < s.n) { /* skip whitespace */
-                    uint32_t c;
-                    size_t next = jj_utf8_next(s.p, s.n, i, &c);
-                    if (!jj_py_isspace(c)) break;
-                    i = next;
-                }
-                if (i >= s.n) break;
-                if (done == maxsplit) {
-                    jstr rest = strip((jstr){s.p + i, s.n - i}, NULL, false, true);
-                    if ((st = lb_push(ev, &lb, jv_str(rest.p, rest.n)))) return st;
-                    break;
-                }
-                size_t b = i;
-                while (i < s.n) {
-                    uint32_t c;
-                    size_t next = jj_utf8_next(s.p, s.n, i, &c);
-                    if (jj_py_isspace(c)) break;
-                    i = next;
-                }
-                if ((st = lb_push(ev, &lb, jv_str(s.p + b, i - b)))) return st;
-                done++;
-            }
-        } else {
-            for (;;) {
-                const char *hit = done < maxsplit ? find_sub(s, i, *sep) : NULL;
-                if (!hit) {
-                    if ((st = lb_push(ev, &lb, jv_str(s.p + i, s.n - i)))) return st;
-                    break;
-                }
-                if ((st = lb_push(ev, &lb, jv_str(s.p + i, (size_t)(hit - s.p) - i)))) return st;
-                i = (size_t)(hit - s.p) + sep->n;
-                done++;
-            }
-        }
-        return lb_done(ev, &lb, JV_LIST, out);
-    }
-    /* rsplit: collect from the right, then reverse */
-    size_t e = s.n;
-    int64_t done = 0;
-    if (!sep) {
-        for (;;) {
-            while (e > 0) {
-                size_t k = e - 1;
-                while (k > 0 && ((unsigned char)s.p[k] & 0xC0) == 0x80) k--;
-                uint32_t c;
-                jj_utf8_next(s.p, e, k, &c);
-                if (!jj_py_isspace(c)) break;
-                e = k;
-            }
-            if (e == 0) break;
-            if (done == maxsplit) {
-                jstr rest = strip((jstr){s.p, e}, NULL, true, false);
-                if ((st = lb_push(ev, &lb, jv_str(rest.p, rest.n)))) return st;
-                break;
-            }
-            size_t b = e;
-            while (b > 0) {
-                size_t k = b - 1;
-                while (k > 0 && ((unsigned char)s.p[k] & 0xC0) == 0x80) k--;
-                uint32_t c;
-                jj_utf8_next(s.p, b, k, &c);
-                if (jj_py_isspace(c)) break;
-                b = k;
-            }
-            if ((st = lb_push(ev, &lb, jv_str(s.p + b, e - b)))) return st;
-            e = b;
-            done++;
-        }
-    } else {
-        for (;;) {
-            const char *hit = done < maxsplit ? rfind_sub(s, e, *sep) : NULL;
-            if (!hit) {
-                if ((st = lb_push(ev, &lb, jv_str(s.p, e)))) return st;
-                break;
-            }
-            size_t h = (size_t)(hit - s.p);
-            if ((st = lb_push(ev, &lb, jv_str(s.p + h + sep->n, e - h - sep->n)))) return st;
-            e = h;
-            done++;
-        }
-    }
-    for (size_t i = 0; i < lb.n / 2; i++) {
-        jv t = lb.v[i];
-        lb.v[i] = lb.v[lb.n - 1 - i];
-        lb.v[lb.n - 1 - i] = t;
-    }
-    return lb_done(ev, &lb, JV_LIST, out);
-}
-
-/* str.splitlines(keepends) with Python's line boundaries */
-static accel_status splitlines(jj_eval *ev, jstr s, bool keepends, jv *out) {
-    accel_status st;
-    lbuild lb = {0};
-    size_t i = 0, b = 0;
-    while (i < s.n) {
-        uint32_t c;
-        size_t next = jj_utf8_next(s.p, s.n, i, &c);
-        bool br = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E ||
-                  c == 0x85 || c == 0x2028 || c == 0x2029;
-        if (br) {
-            size_t end = next;
-            if (c == '\r' && next < s.n && s.p[next] == '\n') end = next + 1;
-            if ((st = lb_push(ev, &lb, jv_str(s.p + b, (keepends ? end : i) - b)))) return st;
-            b = i = end;
-        } else {
-            i = next;
-        }
-    }
-    if (b < s.n && (st = lb_push(ev, &lb, jv_str(s.p + b, s.n - b)))) return st;
-    return lb_done(ev, &lb, JV_LIST, out);
-}
-
-static accel_status replace(jj_eval *ev, jstr s, jstr old, jstr rep, int64_t count, jv *out) {
-    jbuf b;
-    jbuf_init(&b, JJ_MAX_OUTPUT);
-    if (count < 0) count = INT64_MAX;
-    int64_t done = 0;
-    if (old.n == 0) { /* Python inserts the replacement around every character */
-        size_t i = 0;
-        if (done < count) {
-            jbuf_put(&b, rep.p, rep.n);
-            done++;
-        }
-        while (i < s.n) {
-            uint32_t c;
-            size_t next = jj_utf8_next(s.p, s.n, i, &c);
-            jbuf_put(&b, s.p + i, next - i);
-            if (done < count) {
-                jbuf_put(&b, rep.p, rep.n);
-                done++;
-            }
-            i = next;
-        }
-    } else {
-        size_t i = 0;
-        for (;;) {
-            const char *hit = done < count ? find_sub(s, i, old) : NULL;
-            if (!hit) {
-                jbuf_put(&b, s.p + i, s.n - i);
-                break;
-            }
-            jbuf_put(&b, s.p + i, (size_t)(hit - s.p) - i);
-            jbuf_put(&b, rep.p, rep.n);
-            i = (size_t)(hit - s.p) + old.n;
-            done++;
-        }
-    }
-    accel_status st = new_str(ev, &b, out);
-    jbuf_free(&b);
-    return st;
-}
-
-/* Byte offset of code point index i (clamped like a Python slice bound). */
-static size_t cp_to_byte(jstr s, int64_t i) {
-    int64_t n = (int64_t)jj_utf8_count(s.p, s.n);
-    if (i < 0) i += n;
-    if (i < 0) i = 0;
-    if (i > n) i = n;
-    size_t b = 0;
-    for (int64_t k = 0; k < i; k++) {
-        uint32_t c;
-        b = jj_utf8_next(s.p, s.n, b, &c);
-    }
-    return b;
-}
-
-static accel_status pad(jj_eval *ev, jstr s, int64_t width, jstr fill,
-                        int where /* -1 left-justify, 0 center, 1 right */,
-                        jv *out) {
-    if (jj_utf8_count(fill.p, fill.n) != 1) return fail(ev, "The fill character must be exactly one character long");
-    int64_t len = (int64_t)jj_utf8_count(s.p, s.n);
-    if (width <= len) {
-        *out = jv_str(s.p, s.n);
-        return ACCEL_OK;
-    }
-    if (width > (int64_t)JJ_MAX_OUTPUT) return fail(ev, "the template built a string longer than the limit");
-    int64_t marg = width - len, left;
-    if (where < 0) left = 0;
-    else if (where > 0) left = marg;
-    else left = marg / 2 + (marg & width & 1);
-    jbuf b;
-    jbuf_init(&b, JJ_MAX_OUTPUT);
-    for (int64_t k = 0; k < left; k++) jbuf_put(&b, fill.p, fill.n);
-    jbuf_put(&b, s.p, s.n);
-    for (int64_t k = 0; k < marg - left; k++) jbuf_put(&b, fill.p, fill.n);
-    accel_status st = new_str(ev, &b, out);
-    jbuf_free(&b);
-    return st;
-}
-
-static accel_status html_escape(jj_eval *ev, jstr s, jv *out) {
-    jbuf b;
-    jbuf_init(&b, JJ_MAX_OUTPUT);
-    for (size_t i = 0; i < s.n; i++) {
-        switch (s.p[i]) {
-        case '&': jbuf_puts(&b, "&amp;"); break;
-        case '<': jbuf_puts(&b, "&lt;"); break;
-        case '>': jbuf_puts(&b, "&gt;"); break;
-        case '"': jbuf_puts(&b, "&#34;"); break;
-        case '\'': jbuf_puts(&b, "&#39;"); break;
-        default: jbuf_putc(&b, s.p[i]);
-        }
-    }
-    accel_status st = new_str(ev, &b, out);
-    jbuf_free(&b);
-    return st;
-}
-
-/* ---- Python number parsing (int(), float()) ---------------------------------------------------------------- */
-
-/* int(s, base): whitespace around, sign, underscores between digits, 0x/0o/0b prefixes for base 0 or matching. */
-static bool parse_py_int(jstr s, int64_t base, int64_t *out) {
-    s = strip(s, NULL, true, true);
-    size_t i = 0;
-    bool neg = false;
-    if (i < s.n && (s.p[i] == '+' || s.p[i] == '-')) neg = s.p[i++] == '-';
-    if (base == 0 || base == 16 || base == 8 || base == 2) {
-        if (i + 1 < s.n && s.p[i] == '0') {
-            char p = (char)(s.p[i + 1] | 0x20);
-            int64_t pb = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
-            if (pb && (base == 0 || base == pb)) {
-                base = pb;
-                i += 2;
-                if (i < s.n && s.p[i] == '_') i++;
-            }
-        }
-        if (base == 0) {
-            base = 10;
-            /* base 0 forbids leading zeros on non-zero decimals */
-            if (i + 1 < s.n && s.p[i] == '0') {
-                for (size_t k = i; k < s.n; k++)
-                    if (s.p[k] != '0' && s.p[k] != '_') return false;
-            }
-        }
-    }
-    if (base < 2 || base > 36) return false;
-    if (i >= s.n) return false;
-    uint64_t v = 0;
-    bool prev_digit = false;
-    for (; i < s.n; i++) {
-        char c = s.p[i];
-        if (c == '_') {
-            if (!prev_digit || i + 1 >= s.n) return false;
-            prev_digit = false;
-            continue;
-        }
-        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'z') ? c - 'a' + 10 : (c >= 'A' && c <= 'Z')
-            ? c - 'A' + 10 : 99;
-        if (d >= base) return false;
-        if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) return false;
-        v = v * (uint64_t)base + (uint64_t)d;
-        if (v > (uint64_t)INT64_MAX + (neg ? 1u : 0u)) return false;
-        prev_digit = true;
-    }
-    if (!prev_digit) return false;
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return true;
-}
-
-/* float(s): Python accepts whitespace around, underscores between digits, inf/nan/infinity. */
-static bool parse_py_float(jstr s, double *out) {
-    s = strip(s, NULL, true, true);
-    if (s.n == 0 || s.n > 200) return false;
-    char buf[256];
-    size_t o = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.p[i] == '_') {
-            bool digit_before = i > 0 && s.p[i - 1] >= '0' && s.p[i - 1] <= '9';
-            bool digit_after = i + 1 < s.n && s.p[i + 1] >= '0' && s.p[i + 1] <= '9';
-            if (!digit_before || !digit_after) return false;
-            continue;
-        }
-        if ((unsigned char)s.p[i] >= 0x80) return false;
-        buf[o++] = s.p[i];
-    }
-    buf[o] = '\0';
-    /* strtod also takes hex floats and "nan(...)", which Python does not */
-    for (size_t i = 0; i < o; i++)
-        if (buf[i] == 'x' || buf[i] == 'X' || buf[i] == '(') return false;
-    char *end;
-    double d = strtod(buf, &end);
-    if (end != buf + o) return false;
-    *out = d;
-    return true;
 }
 
 /* ---- attribute getter of filters (attribute="a.b" or "0") ------------------------------------------------- */
@@ -570,7 +165,7 @@ static accel_status sort_key(jj_eval *ev, const jv *item, const jv *attribute, b
         jstr path;
         if ((st = to_str(ev, attribute, &path)) || (st = get_path(ev, item, path, out))) return st;
     }
-    if (!case_sensitive && out->t == JV_STR) return change_case(ev, out->u.s, CASE_LOWER, out);
+    if (!case_sensitive && out->t == JV_STR) return jj_change_case(ev, out->u.s, JJ_CASE_LOWER, out);
     return ACCEL_OK;
 }
 
@@ -590,215 +185,6 @@ static accel_status sorted_indices(jj_eval *ev, const jv *keys, size_t n, bool r
     return ACCEL_OK;
 }
 
-/* ---- percent formatting ------------------------------------------------------------------------------------ */
-
-accel_status jj_percent_format(jj_eval *ev, const jv *fmtv, const jv *args, jv *out) {
-    jstr f = fmtv->u.s;
-    const jv *items = args;
-    size_t nitems = 1, next = 0;
-    /* Python takes anything subscriptable but a tuple or str (dict, list, range) as the mapping of "%(key)s":
-     * it may then be left unused */
-    bool mapping = args->t == JV_DICT || args->t == JV_UNDEF ||
-                   (args->t == JV_LIST && args->u.l->view != JL_DICT_KEYS && args->u.l->view != JL_DICT_VALUES &&
-                    args->u.l->view != JL_DICT_ITEMS);
-    if (args->t == JV_TUPLE) {
-        items = args->u.l->v;
-        nitems = args->u.l->n;
-    }
-    jbuf b;
-    jbuf_init(&b, JJ_MAX_OUTPUT);
-    accel_status st = ACCEL_OK;
-    size_t i = 0;
-    while (i < f.n && !st) {
-        if (f.p[i] != '%') {
-            jbuf_putc(&b, f.p[i++]);
-            continue;
-        }
-        i++;
-        if (i < f.n && f.p[i] == '%') {
-            jbuf_putc(&b, '%');
-            i++;
-            continue;
-        }
-        jv val;
-        if (i < f.n && f.p[i] == '(') {
-            size_t e = i + 1;
-            while (e < f.n && f.p[e] != ')') e++;
-            if (e >= f.n) {
-                st = fail(ev, "incomplete format key");
-                break;
-            }
-            if (!mapping) {
-                st = fail(ev, "format requires a mapping");
-                break;
-            }
-            if (args->t == JV_UNDEF) {
-                st = jj_eval_undefined_error(ev, args);
-                break;
-            }
-            if (args->t != JV_DICT) {
-                st = fail(ev, "list indices must be integers or slices, not str");
-                break;
-            }
-            if (!jv_dict_get(args, &(jv){.t = JV_STR, .u.s = {f.p + i + 1, e - i - 1}}, &val)) {
-                st = fail(ev, "KeyError: '%.*s'", (int)(e - i - 1), f.p + i + 1);
-                break;
-            }
-            i = e + 1;
-        } else {
-            if (next >= nitems) {
-                st = fail(ev, "not enough arguments for format string");
-                break;
-            }
-            val = items[next++];
-        }
-        char flags[8] = "";
-        size_t nf = 0;
-        while (i < f.n && strchr("-+ 0#", f.p[i]) && nf < sizeof flags - 1) flags[nf++] = f.p[i++];
-        flags[nf] = '\0';
-        int width = -1, prec = -1;
-        if (i < f.n && f.p[i] >= '0' && f.p[i] <= '9') {
-            width = 0;
-            while (i < f.n && f.p[i] >= '0' && f.p[i] <= '9' && width < 100000) width = width * 10 + (f.p[i++] - '0');
-        }
-        if (i < f.n && f.p[i] == '.') {
-            i++;
-            prec = 0;
-            while (i < f.n && f.p[i] >= '0' && f.p[i] <= '9' && prec < 1000) prec = prec * 10 + (f.p[i++] - '0');
-        }
-        if (i >= f.n) {
-            st = fail(ev, "incomplete format");
-            break;
-        }
-        char conv = f.p[i++];
-        char spec[40];
-        jbuf piece;
-        jbuf_init(&piece, JJ_MAX_OUTPUT);
-        if (conv == 's' || conv == 'r') {
-            if (conv == 's') st = jv_to_str(VM(ev), &val, &piece);
-            else st = jv_repr(VM(ev), &val, &piece, 0);
-            if (!st && prec >= 0) { /* precision truncates (in code points) */
-                size_t cut = cp_to_byte((jstr){piece.p ? piece.p : "", piece.n}, prec);
-                piece.n = cut;
-            }
-            if (!st) {
-                size_t len = jj_utf8_count(piece.p ? piece.p : "", piece.n);
-                bool left = strchr(flags, '-') != NULL;
-                if (!left)
-                    for (int k = (int)len; k < width; k++) jbuf_putc(&b, ' ');
-                jbuf_put(&b, piece.p ? piece.p : "", piece.n);
-                if (left)
-                    for (int k = (int)len; k < width; k++) jbuf_putc(&b, ' ');
-            }
-        } else if (strchr("diuxXofFeEgG", conv)) {
-            if (!jv_is_num(&val)) {
-                jbuf_free(&piece);
-                st = fail(ev, "%%%c format: a real number is required, not %s", conv, jv_type_name(&val));
-                break;
-            }
-            char tmp[600];
-            if (strchr("diuxXo", conv)) {
-                if (val.t == JV_FLOAT && strchr("xXo", conv)) {
-                    jbuf_free(&piece);
-                    st = fail(ev, "%%%c format: an integer is required, not float", conv);
-                    break;
-                }
-                double d = jv_as_double(&val);
-                long long x = val.t == JV_FLOAT ? (long long)trunc(d) : (long long)ival(&val);
-                char c = conv == 'i' || conv == 'u' ? 'd' : conv;
-                snprintf(spec, sizeof spec, "%%%s%s%sll%c", flags, width >= 0 ? "*" : "", prec >= 0 ? ".*" : "", c);
-                if (width >= 0 && prec >= 0) snprintf(tmp, sizeof tmp, spec, width, prec, x);
-                else if (width >= 0) snprintf(tmp, sizeof tmp, spec, width, x);
-                else if (prec >= 0) snprintf(tmp, sizeof tmp, spec, prec, x);
-                else snprintf(tmp, sizeof tmp, spec, x);
-            } else {
-                if (conv == 'g' || conv == 'G' || conv == 'e' || conv == 'E') {
-                    jbuf_free(&piece);
-                    st = unsupported(ev, "the %%%c format is not supported", conv);
-                    break;
-                }
-                snprintf(spec, sizeof spec, "%%%s%s.*f", flags, width >= 0 ? "*" : "");
-                if (width >= 0) snprintf(tmp, sizeof tmp, spec, width, prec >= 0 ? prec : 6, jv_as_double(&val));
-                else snprintf(tmp, sizeof tmp, spec, prec >= 0 ? prec : 6, jv_as_double(&val));
-            }
-            jbuf_puts(&b, tmp);
-        } else {
-            jbuf_free(&piece);
-            st = unsupported(ev, "the %%%c format is not supported", conv);
-            break;
-        }
-        jbuf_free(&piece);
-    }
-    if (!st && !mapping && next < nitems) st = fail(ev, "not all arguments converted during string formatting");
-    if (!st) st = new_str(ev, &b, out);
-    jbuf_free(&b);
-    return st;
-}
-
-/* ---- str.format ('{}', '{0}', '{name}' without format specs) ----------------------------------------------- */
-
-static accel_status str_format(jj_eval *ev, jstr f, const jj_args *a, jv *out) {
-    jbuf b;
-    jbuf_init(&b, JJ_MAX_OUTPUT);
-    accel_status st = ACCEL_OK;
-    size_t auto_idx = 0, i = 0;
-    while (i < f.n && !st) {
-        char c = f.p[i];
-        if (c == '{' && i + 1 < f.n && f.p[i + 1] == '{') {
-            jbuf_putc(&b, '{');
-            i += 2;
-        } else if (c == '}' && i + 1 < f.n && f.p[i + 1] == '}') {
-            jbuf_putc(&b, '}');
-            i += 2;
-        } else if (c == '{') {
-            size_t e = i + 1;
-            while (e < f.n && f.p[e] != '}') e++;
-            if (e >= f.n) {
-                st = fail(ev, "Single '{' encountered in format string");
-                break;
-            }
-            jstr field = {f.p + i + 1, e - i - 1};
-            for (size_t k = 0; k < field.n; k++)
-                if (strchr(":!.[", field.p[k]))
-                    st = unsupported(ev, "str.format() with format specs, conversions or attribute access is not "
-                                         "supported");
-            if (st) break;
-            const jv *val = NULL;
-            int64_t idx;
-            if (field.n == 0) {
-                if (auto_idx >= a->npos) {
-                    st = fail(ev, "Replacement index %zu out of range for positional args tuple", auto_idx);
-                    break;
-                }
-                val = &a->pos[auto_idx++];
-            } else if (parse_py_int(field, 10, &idx) && field.p[0] >= '0' && field.p[0] <= '9') {
-                if (idx < 0 || (size_t)idx >= a->npos) {
-                    st = fail(ev, "Replacement index %lld out of range for positional args tuple", (long long)idx);
-                    break;
-                }
-                val = &a->pos[idx];
-            } else {
-                for (size_t k = 0; k < a->nkw; k++)
-                    if (a->kwn[k].n == field.n && memcmp(a->kwn[k].p, field.p, field.n) == 0) val = &a->kwv[k];
-                if (!val) {
-                    st = fail(ev, "KeyError: '%.*s'", (int)field.n, field.p);
-                    break;
-                }
-            }
-            st = jv_to_str(VM(ev), val, &b);
-            i = e + 1;
-        } else if (c == '}') {
-            st = fail(ev, "Single '}' encountered in format string");
-        } else {
-            jbuf_putc(&b, c);
-            i++;
-        }
-    }
-    if (!st) st = new_str(ev, &b, out);
-    jbuf_free(&b);
-    return st;
-}
-
 /* ---- tests ------------------------------------------------------------------------------------------------- */
 
 typedef accel_status (*test_fn)(jj_eval *ev, const jv *v, const jj_args *a, bool *out);
@@ -807,7 +193,7 @@ static accel_status one_arg(jj_eval *ev, const char *name, const jj_args *a, jv 
     static const char *const P[] = {"other"};
     accel_status st = bind(ev, name, P, 1, a, arg);
     if (!st && !given(arg) && a->npos == 0 && a->nkw == 0)
-        return fail(ev, "%s() missing 1 required positional argument", name);
+        return jj_invalid(ev, "%s() missing 1 required positional argument", name);
     return st;
 }
 
@@ -843,9 +229,9 @@ static accel_status t_sequence(jj_eval *ev, const jv *v, const jj_args *a, bool 
     return ACCEL_OK;
 }
 static accel_status t_odd_even(jj_eval *ev, const jv *v, bool odd, bool *o) {
-    if (!jv_is_num(v)) return fail(ev, "unsupported operand type(s) for %%: '%s' and 'int'", jv_type_name(v));
+    if (!jv_is_num(v)) return jj_invalid(ev, "unsupported operand type(s) for %%: '%s' and 'int'", jv_type_name(v));
     if (v->t == JV_FLOAT) *o = fmod(fabs(v->u.f), 2.0) == (odd ? 1.0 : 0.0);
-    else *o = ((ival(v) % 2) != 0) == odd;
+    else *o = ((jj_ival(v) % 2) != 0) == odd;
     return ACCEL_OK;
 }
 static accel_status t_odd(jj_eval *ev, const jv *v, const jj_args *a, bool *o) {
@@ -960,17 +346,17 @@ accel_status jj_apply_test(jj_eval *ev, int tid, const jv *in, const jj_args *ar
     for (int k = 0; TESTS_WITH_ARG[k]; k++)
         if (!strcmp(TESTS[tid].name, TESTS_WITH_ARG[k])) takes_arg = true;
     if (!takes_arg && (args->npos || args->nkw))
-        return fail(ev, "test_%s() takes 1 positional argument but %zu were given", TESTS[tid].name,
-                    1 + args->npos + args->nkw);
+        return jj_invalid(ev, "test_%s() takes 1 positional argument but %zu were given", TESTS[tid].name,
+                          1 + args->npos + args->nkw);
     return TESTS[tid].fn(ev, in, args, out);
 }
 
 static accel_status test_by_name(jj_eval *ev, const jv *name, int *tid) {
-    if (name->t != JV_STR) return fail(ev, "a test name must be a string");
+    if (name->t != JV_STR) return jj_invalid(ev, "a test name must be a string");
     *tid = jj_test_lookup(name->u.s);
     if (*tid == JJ_UNSUPPORTED_NAME)
-        return unsupported(ev, "the '%.*s' test is not supported", (int)name->u.s.n, name->u.s.p);
-    if (*tid < 0) return fail(ev, "No test named '%.*s'.", (int)name->u.s.n, name->u.s.p);
+        return jj_unsupported(ev, "the '%.*s' test is not supported", (int)name->u.s.n, name->u.s.p);
+    if (*tid < 0) return jj_invalid(ev, "No test named '%.*s'.", (int)name->u.s.n, name->u.s.p);
     return ACCEL_OK;
 }
 
@@ -982,11 +368,11 @@ static accel_status f_abs(jj_eval *ev, const jv *in, const jj_args *a, jv *out) 
     (void)a;
     if (in->t == JV_FLOAT) *out = jv_float(fabs(in->u.f));
     else if (is_intlike(in)) {
-        if (ival(in) == INT64_MIN)
+        if (jj_ival(in) == INT64_MIN)
             return jj_eval_fail(ev, ACCEL_ERR_UNSUPPORTED, "integer result does not fit in 64 bits");
-        *out = jv_int(ival(in) < 0 ? -ival(in) : ival(in));
+        *out = jv_int(jj_ival(in) < 0 ? -jj_ival(in) : jj_ival(in));
     } else if (in->t == JV_UNDEF) return jj_eval_undefined_error(ev, in);
-    else return fail(ev, "bad operand type for abs(): '%s'", jv_type_name(in));
+    else return jj_invalid(ev, "bad operand type for abs(): '%s'", jv_type_name(in));
     return ACCEL_OK;
 }
 
@@ -995,7 +381,7 @@ static accel_status f_attr(jj_eval *ev, const jv *in, const jj_args *a, jv *out)
     jv name;
     accel_status st = bind(ev, "attr", P, 1, a, &name);
     if (st) return st;
-    if (name.t != JV_STR) return fail(ev, "attribute name must be string");
+    if (name.t != JV_STR) return jj_invalid(ev, "attribute name must be string");
     if (in->t == JV_UNDEF) return jj_eval_undefined_error(ev, in);
     return jj_getattr_only(ev, in, name.u.s, out);
 }
@@ -1006,24 +392,24 @@ static accel_status f_batch(jj_eval *ev, const jv *in, const jj_args *a, jv *out
     int64_t n = 0;
     accel_status st = bind(ev, "batch", P, 2, a, p);
     if (st || (st = need_int(ev, &p[0], "batch", &n)) || (st = jj_iterate(ev, in, &items))) return st;
-    if (n <= 0) return fail(ev, "batch size must be positive");
-    lbuild outer = {0}, cur = {0};
+    if (n <= 0) return jj_invalid(ev, "batch size must be positive");
+    jj_lbuild outer = {0}, cur = {0};
     for (size_t i = 0; i < items.u.l->n; i++) {
-        if ((st = lb_push(ev, &cur, items.u.l->v[i]))) return st;
+        if ((st = jj_lb_push(ev, &cur, items.u.l->v[i]))) return st;
         if ((int64_t)cur.n == n) {
             jv row;
-            if ((st = lb_done(ev, &cur, JV_LIST, &row)) || (st = lb_push(ev, &outer, row))) return st;
+            if ((st = jj_lb_done(ev, &cur, JV_LIST, &row)) || (st = jj_lb_push(ev, &outer, row))) return st;
             memset(&cur, 0, sizeof cur);
         }
     }
     if (cur.n) {
         if (given(&p[1]) && p[1].t != JV_NONE)
             while ((int64_t)cur.n < n)
-                if ((st = lb_push(ev, &cur, p[1]))) return st;
+                if ((st = jj_lb_push(ev, &cur, p[1]))) return st;
         jv row;
-        if ((st = lb_done(ev, &cur, JV_LIST, &row)) || (st = lb_push(ev, &outer, row))) return st;
+        if ((st = jj_lb_done(ev, &cur, JV_LIST, &row)) || (st = jj_lb_push(ev, &outer, row))) return st;
     }
-    return lb_done(ev, &outer, JV_LIST, out);
+    return jj_lb_done(ev, &outer, JV_LIST, out);
 }
 
 static accel_status str_filter(jj_eval *ev, const jv *in, const jj_args *a, const char *name, jstr *s) {
@@ -1035,17 +421,17 @@ static accel_status str_filter(jj_eval *ev, const jv *in, const jj_args *a, cons
 static accel_status f_capitalize(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
     jstr s;
     accel_status st = str_filter(ev, in, a, "capitalize", &s);
-    return st ? st : change_case(ev, s, CASE_CAPITALIZE, out);
+    return st ? st : jj_change_case(ev, s, JJ_CASE_CAPITALIZE, out);
 }
 static accel_status f_upper(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
     jstr s;
     accel_status st = str_filter(ev, in, a, "upper", &s);
-    return st ? st : change_case(ev, s, CASE_UPPER, out);
+    return st ? st : jj_change_case(ev, s, JJ_CASE_UPPER, out);
 }
 static accel_status f_lower(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
     jstr s;
     accel_status st = str_filter(ev, in, a, "lower", &s);
-    return st ? st : change_case(ev, s, CASE_LOWER, out);
+    return st ? st : jj_change_case(ev, s, JJ_CASE_LOWER, out);
 }
 static accel_status f_string(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
     jstr s;
@@ -1057,7 +443,7 @@ static accel_status f_safe(jj_eval *ev, const jv *in, const jj_args *a, jv *out)
 static accel_status f_escape(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
     jstr s;
     accel_status st = str_filter(ev, in, a, "escape", &s);
-    return st ? st : html_escape(ev, s, out);
+    return st ? st : jj_html_escape(ev, s, out);
 }
 
 /* Jinja's title filter: split on runs of "-", whitespace, "(", "{", "[", "<"; upper the first char of each piece
@@ -1080,7 +466,7 @@ static accel_status f_title(jj_eval *ev, const jv *in, const jj_args *a, jv *out
         jbuf_put(&b, enc, jj_utf8_put(enc, r));
         i = next;
     }
-    st = new_str(ev, &b, out);
+    st = jj_new_str(ev, &b, out);
     jbuf_free(&b);
     return st;
 }
@@ -1092,7 +478,7 @@ static accel_status f_center(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     int64_t width = 80;
     accel_status st = bind(ev, "center", P, 1, a, &w);
     if (st || (given(&w) && (st = need_int(ev, &w, "center", &width))) || (st = to_str(ev, in, &s))) return st;
-    return pad(ev, s, width, jstr_c(" "), 0, out);
+    return jj_pad(ev, s, width, jstr_c(" "), 0, out);
 }
 
 static accel_status f_length(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
@@ -1107,7 +493,7 @@ static accel_status f_length(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     case JV_DICT: *out = jv_int((int64_t)in->u.d->n); break;
     case JV_UNDEF: *out = jv_int(0); break;
     case JV_LOOP: *out = jv_int((int64_t)in->u.loop->length); break;
-    default: return fail(ev, "object of type '%s' has no len()", jv_type_name(in));
+    default: return jj_invalid(ev, "object of type '%s' has no len()", jv_type_name(in));
     }
     return ACCEL_OK;
 }
@@ -1128,12 +514,12 @@ static accel_status f_dictsort(jj_eval *ev, const jv *in, const jj_args *a, jv *
     jv p[3];
     accel_status st = bind(ev, "dictsort", P, 3, a, p);
     if (st) return st;
-    if (in->t != JV_DICT) return fail(ev, "dictsort: '%s' object has no attribute 'items'", jv_type_name(in));
+    if (in->t != JV_DICT) return jj_invalid(ev, "dictsort: '%s' object has no attribute 'items'", jv_type_name(in));
     int pos = 0;
     if (given(&p[1])) {
         if (p[1].t == JV_STR && jstr_eq_c(p[1].u.s, "key")) pos = 0;
         else if (p[1].t == JV_STR && jstr_eq_c(p[1].u.s, "value")) pos = 1;
-        else return fail(ev, "You can only sort by either \"key\" or \"value\"");
+        else return jj_invalid(ev, "You can only sort by either \"key\" or \"value\"");
     }
     size_t n = in->u.d->n;
     jv *keys = jj_valloc(VM(ev), (n + 1) * sizeof(jv));
@@ -1168,7 +554,7 @@ static accel_status f_last(jj_eval *ev, const jv *in, const jj_args *a, jv *out)
     jv items;
     accel_status st = bind(ev, "last", NULL, 0, a, NULL);
     if (st) return st;
-    if (in->t == JV_GEN) return fail(ev, "'%s' object is not reversible", jv_type_name(in));
+    if (in->t == JV_GEN) return jj_invalid(ev, "'%s' object is not reversible", jv_type_name(in));
     if ((st = jj_iterate(ev, in, &items))) return st;
     *out = items.u.l->n ? items.u.l->v[items.u.l->n - 1] : jv_undef("No last item, sequence was empty.");
     return ACCEL_OK;
@@ -1182,7 +568,7 @@ static accel_status f_float(jj_eval *ev, const jv *in, const jj_args *a, jv *out
     double f;
     if (in->t == JV_UNDEF) return jj_eval_undefined_error(ev, in); /* float(Undefined) raises */
     if (jv_is_num(in)) *out = jv_float(jv_as_double(in));
-    else if (in->t == JV_STR && parse_py_float(in->u.s, &f)) *out = jv_float(f);
+    else if (in->t == JV_STR && jj_parse_py_float(in->u.s, &f)) *out = jv_float(f);
     else *out = given(&d) ? d : jv_float(0.0);
     return ACCEL_OK;
 }
@@ -1199,19 +585,19 @@ static accel_status f_int(jj_eval *ev, const jv *in, const jj_args *a, jv *out) 
     double f;
     if (in->t == JV_UNDEF) return jj_eval_undefined_error(ev, in); /* int(Undefined) raises */
     if (is_intlike(in)) {
-        *out = jv_int(ival(in));
+        *out = jv_int(jj_ival(in));
     } else if (in->t == JV_FLOAT) {
         if (!isfinite(in->u.f))
-            return fail(ev, "cannot convert float %s to integer", isnan(in->u.f) ? "NaN" : "infinity");
+            return jj_invalid(ev, "cannot convert float %s to integer", isnan(in->u.f) ? "NaN" : "infinity");
         if (fabs(in->u.f) >= 9.2233720368547758e18)
             return jj_eval_fail(ev, ACCEL_ERR_UNSUPPORTED, "integer result does not fit in 64 bits");
         *out = jv_int((int64_t)in->u.f);
-    } else if (in->t == JV_STR && parse_py_int(in->u.s, base, &i)) {
+    } else if (in->t == JV_STR && jj_parse_py_int(in->u.s, base, &i)) {
         *out = jv_int(i);
-    } else if (in->t == JV_STR && parse_py_float(in->u.s, &f)) {
+    } else if (in->t == JV_STR && jj_parse_py_float(in->u.s, &f)) {
         if (!isfinite(f)) {
             if (isnan(f)) *out = dflt; /* ValueError is caught */
-            else return fail(ev, "cannot convert float infinity to integer");
+            else return jj_invalid(ev, "cannot convert float infinity to integer");
         } else if (fabs(f) >= 9.2233720368547758e18) {
             return jj_eval_fail(ev, ACCEL_ERR_UNSUPPORTED, "integer result does not fit in 64 bits");
         } else {
@@ -1228,7 +614,7 @@ static accel_status f_format(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     jv args, sv;
     accel_status st = to_str(ev, in, &s);
     if (st) return st;
-    if (a->nkw && a->npos) return fail(ev, "can't handle positional and keyword arguments at the same time");
+    if (a->nkw && a->npos) return jj_invalid(ev, "can't handle positional and keyword arguments at the same time");
     if (a->nkw) {
         if ((st = jv_new_dict(VM(ev), a->nkw, JV_DICT, &args))) return st;
         for (size_t k = 0; k < a->nkw; k++)
@@ -1249,8 +635,9 @@ static accel_status f_indent(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     if (st) return st;
     if (in->t == JV_UNDEF) return jj_eval_undefined_error(ev, in);
     if (in->t != JV_STR) /* Jinja appends "\n" to the value itself: only strings work */
-        return fail(ev, in->t == JV_LIST ? "'list' object has no attribute 'splitlines'"
-                                         : "unsupported operand type(s) for +=: '%s' and 'str'", jv_type_name(in));
+        return jj_invalid(ev, in->t == JV_LIST ? "'list' object has no attribute 'splitlines'"
+                                               : "unsupported operand type(s) for +=: '%s' and 'str'",
+                          jv_type_name(in));
     s = in->u.s;
     jbuf ind;
     jbuf_init(&ind, JJ_MAX_OUTPUT);
@@ -1272,7 +659,7 @@ static accel_status f_indent(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     jbuf_put(&sn, s.p, s.n);
     jbuf_putc(&sn, '\n');
     jv lines;
-    st = splitlines(ev, (jstr){sn.p, sn.n}, false, &lines);
+    st = jj_splitlines(ev, (jstr){sn.p, sn.n}, false, &lines);
     jbuf b;
     jbuf_init(&b, JJ_MAX_OUTPUT);
     if (!st) {
@@ -1285,7 +672,7 @@ static accel_status f_indent(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
             }
             jbuf_put(&b, line.p, line.n);
         }
-        st = new_str(ev, &b, out);
+        st = jj_new_str(ev, &b, out);
     }
     jbuf_free(&b);
     jbuf_free(&sn);
@@ -1297,7 +684,7 @@ static accel_status f_items(jj_eval *ev, const jv *in, const jj_args *a, jv *out
     accel_status st = bind(ev, "items", NULL, 0, a, NULL);
     if (st) return st;
     if (in->t == JV_UNDEF) return new_list(ev, 0, out);
-    if (in->t != JV_DICT) return fail(ev, "Can only get item pairs from a mapping.");
+    if (in->t != JV_DICT) return jj_invalid(ev, "Can only get item pairs from a mapping.");
     if ((st = new_list(ev, in->u.d->n, out))) return st;
     for (size_t i = 0; i < in->u.d->n; i++)
         if ((st = make_pair(ev, in->u.d->k[i], in->u.d->v[i], &out->u.l->v[i]))) return st;
@@ -1312,7 +699,7 @@ static accel_status join_values(jj_eval *ev, const jv *items, jstr sep, jv *out)
         if (i) jbuf_put(&b, sep.p, sep.n);
         st = jv_to_str(VM(ev), &items->u.l->v[i], &b);
     }
-    if (!st) st = new_str(ev, &b, out);
+    if (!st) st = jj_new_str(ev, &b, out);
     jbuf_free(&b);
     return st;
 }
@@ -1364,12 +751,12 @@ static accel_status f_map(jj_eval *ev, const jv *in, const jj_args *a, jv *out) 
         }
         return ACCEL_OK;
     }
-    if (a->npos == 0) return fail(ev, "map requires a filter argument");
-    if (a->pos[0].t != JV_STR) return fail(ev, "map: the filter name must be a string");
+    if (a->npos == 0) return jj_invalid(ev, "map requires a filter argument");
+    if (a->pos[0].t != JV_STR) return jj_invalid(ev, "map: the filter name must be a string");
     int fid = jj_filter_lookup(a->pos[0].u.s);
     if (fid == JJ_UNSUPPORTED_NAME)
-        return unsupported(ev, "the '%.*s' filter is not supported", (int)a->pos[0].u.s.n, a->pos[0].u.s.p);
-    if (fid < 0) return fail(ev, "No filter named '%.*s'.", (int)a->pos[0].u.s.n, a->pos[0].u.s.p);
+        return jj_unsupported(ev, "the '%.*s' filter is not supported", (int)a->pos[0].u.s.n, a->pos[0].u.s.p);
+    if (fid < 0) return jj_invalid(ev, "No filter named '%.*s'.", (int)a->pos[0].u.s.n, a->pos[0].u.s.p);
     jj_args rest = {a->pos + 1, a->npos - 1, a->kwn, a->kwv, a->nkw};
     for (size_t i = 0; i < items.u.l->n; i++)
         if ((st = jj_apply_filter(ev, fid, &items.u.l->v[i], &rest, &out->u.l->v[i]))) return st;
@@ -1417,7 +804,7 @@ static accel_status select_items(jj_eval *ev, const jv *in, const jj_args *a, bo
     size_t first = 0;
     jstr path = {NULL, 0};
     if (by_attr) {
-        if (a->npos < 1) return fail(ev, "Missing parameter for attribute name");
+        if (a->npos < 1) return jj_invalid(ev, "Missing parameter for attribute name");
         if ((st = to_str(ev, &a->pos[0], &path))) return st;
         first = 1;
     }
@@ -1425,7 +812,7 @@ static accel_status select_items(jj_eval *ev, const jv *in, const jj_args *a, bo
     if (a->npos > first && (st = test_by_name(ev, &a->pos[first], &tid))) return st;
     jj_args targs = {a->npos > first + 1 ? a->pos + first + 1 : NULL, a->npos > first + 1 ? a->npos - first - 1 : 0,
                      a->kwn, a->kwv, a->nkw};
-    lbuild lb = {0};
+    jj_lbuild lb = {0};
     for (size_t i = 0; i < items.u.l->n; i++) {
         jv v = items.u.l->v[i];
         if (by_attr && (st = get_path(ev, &items.u.l->v[i], path, &v))) return st;
@@ -1435,9 +822,9 @@ static accel_status select_items(jj_eval *ev, const jv *in, const jj_args *a, bo
         } else {
             r = jv_truthy(&v);
         }
-        if (r == keep && (st = lb_push(ev, &lb, items.u.l->v[i]))) return st;
+        if (r == keep && (st = jj_lb_push(ev, &lb, items.u.l->v[i]))) return st;
     }
-    return lb_done(ev, &lb, JV_LIST, out);
+    return jj_lb_done(ev, &lb, JV_LIST, out);
 }
 static accel_status f_select(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
     return select_items(ev, in, a, false, true, out);
@@ -1459,10 +846,11 @@ static accel_status f_replace(jj_eval *ev, const jv *in, const jj_args *a, jv *o
     int64_t count = -1;
     accel_status st = bind(ev, "replace", P, 3, a, p);
     if (st) return st;
-    if (!given(&p[0]) || !given(&p[1])) return fail(ev, "replace() missing required arguments 'old' and 'new'");
+    if (!given(&p[0]) || !given(&p[1]))
+        return jj_invalid(ev, "replace() missing required arguments 'old' and 'new'");
     if ((st = to_str(ev, in, &s)) || (st = to_str(ev, &p[0], &old)) || (st = to_str(ev, &p[1], &rep))) return st;
     if (given(&p[2]) && p[2].t != JV_NONE && (st = need_int(ev, &p[2], "replace", &count))) return st;
-    return replace(ev, s, old, rep, count, out);
+    return jj_replace(ev, s, old, rep, count, out);
 }
 
 static accel_status f_reverse(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
@@ -1471,7 +859,7 @@ static accel_status f_reverse(jj_eval *ev, const jv *in, const jj_args *a, jv *o
     jv items;
     if (!(in->t == JV_STR || in->t == JV_LIST || in->t == JV_TUPLE || in->t == JV_DICT || in->t == JV_UNDEF ||
           in->t == JV_GEN))
-        return fail(ev, "argument must be iterable");
+        return jj_invalid(ev, "argument must be iterable");
     if ((st = jj_iterate(ev, in, &items))) return st;
     size_t n = items.u.l->n;
     if (in->t == JV_STR) {
@@ -1518,12 +906,12 @@ static accel_status f_round(jj_eval *ev, const jv *in, const jj_args *a, jv *out
     jstr method = {"common", 6};
     if (given(&p[1]) && (st = to_str(ev, &p[1], &method))) return st;
     bool common = jstr_eq_c(method, "common"), ceil_m = jstr_eq_c(method, "ceil"), floor_m = jstr_eq_c(method, "floor");
-    if (!common && !ceil_m && !floor_m) return fail(ev, "method must be common, ceil or floor");
-    if (!jv_is_num(in)) return fail(ev, "type %s doesn't define __round__ method", jv_type_name(in));
+    if (!common && !ceil_m && !floor_m) return jj_invalid(ev, "method must be common, ceil or floor");
+    if (!jv_is_num(in)) return jj_invalid(ev, "type %s doesn't define __round__ method", jv_type_name(in));
     if (prec < 0 || prec > 300)
-        return unsupported(ev, "round() with a precision of %lld is not supported", (long long)prec);
+        return jj_unsupported(ev, "round() with a precision of %lld is not supported", (long long)prec);
     if (common && is_intlike(in)) { /* round(int, n) stays an int */
-        *out = jv_int(ival(in));
+        *out = jv_int(jj_ival(in));
         return ACCEL_OK;
     }
     double x = jv_as_double(in);
@@ -1545,7 +933,7 @@ static accel_status f_slice(jj_eval *ev, const jv *in, const jj_args *a, jv *out
     int64_t slices = 0;
     accel_status st = bind(ev, "slice", P, 2, a, p);
     if (st || (st = need_int(ev, &p[0], "slice", &slices)) || (st = jj_iterate(ev, in, &items))) return st;
-    if (slices <= 0 || slices > (int64_t)JJ_MAX_LIST) return fail(ev, "slice count must be positive");
+    if (slices <= 0 || slices > (int64_t)JJ_MAX_LIST) return jj_invalid(ev, "slice count must be positive");
     size_t n = items.u.l->n, per = n / (size_t)slices, extra = n % (size_t)slices, offset = 0;
     bool fill = given(&p[1]) && p[1].t != JV_NONE;
     if ((st = new_list(ev, (size_t)slices, out))) return st;
@@ -1553,11 +941,11 @@ static accel_status f_slice(jj_eval *ev, const jv *in, const jj_args *a, jv *out
         size_t start = offset + k * per;
         if (k < extra) offset++;
         size_t end = offset + (k + 1) * per;
-        lbuild lb = {0};
+        jj_lbuild lb = {0};
         for (size_t i = start; i < end; i++)
-            if ((st = lb_push(ev, &lb, items.u.l->v[i]))) return st;
-        if (fill && k >= extra && (st = lb_push(ev, &lb, p[1]))) return st;
-        if ((st = lb_done(ev, &lb, JV_LIST, &out->u.l->v[k]))) return st;
+            if ((st = jj_lb_push(ev, &lb, items.u.l->v[i]))) return st;
+        if (fill && k >= extra && (st = jj_lb_push(ev, &lb, p[1]))) return st;
+        if ((st = jj_lb_done(ev, &lb, JV_LIST, &out->u.l->v[k]))) return st;
     }
     return ACCEL_OK;
 }
@@ -1613,10 +1001,10 @@ static accel_status f_tojson(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     if (given(&p[1]) && p[1].t != JV_NONE) {
         if (p[1].t == JV_STR) jbuf_put(&ind, p[1].u.s.p, p[1].u.s.n);
         else if (is_intlike(&p[1])) {
-            for (int64_t k = 0; k < ival(&p[1]) && k < 1000; k++) jbuf_putc(&ind, ' ');
+            for (int64_t k = 0; k < jj_ival(&p[1]) && k < 1000; k++) jbuf_putc(&ind, ' ');
         } else {
             jbuf_free(&ind);
-            return fail(ev, "tojson: indent must be an integer or a string");
+            return jj_invalid(ev, "tojson: indent must be an integer or a string");
         }
         o.indent = ind.p ? ind.p : "";
         o.indent_n = ind.n;
@@ -1626,7 +1014,7 @@ static accel_status f_tojson(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     if (given(&p[2]) && p[2].t != JV_NONE) {
         if (!jv_is_seq(&p[2]) || p[2].u.l->n != 2 || p[2].u.l->v[0].t != JV_STR || p[2].u.l->v[1].t != JV_STR) {
             jbuf_free(&ind);
-            return fail(ev, "tojson: separators must be a pair of strings");
+            return jj_invalid(ev, "tojson: separators must be a pair of strings");
         }
         o.item_sep = p[2].u.l->v[0].u.s.p;
         o.item_sep_n = p[2].u.l->v[0].u.s.n;
@@ -1639,7 +1027,7 @@ static accel_status f_tojson(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     jbuf b;
     jbuf_init(&b, JJ_MAX_OUTPUT);
     st = jv_to_json(VM(ev), in, &o, &b);
-    if (!st) st = new_str(ev, &b, out);
+    if (!st) st = jj_new_str(ev, &b, out);
     jbuf_free(&b);
     jbuf_free(&ind);
     return st;
@@ -1653,7 +1041,7 @@ static accel_status f_trim(jj_eval *ev, const jv *in, const jj_args *a, jv *out)
     if (st || (st = to_str(ev, in, &s))) return st;
     bool have = given(&c) && c.t != JV_NONE;
     if (have && (st = to_str(ev, &c, &chars))) return st;
-    jstr r = strip(s, have ? &chars : NULL, true, true);
+    jstr r = jj_strip(s, have ? &chars : NULL, true, true);
     *out = jv_str(r.p, r.n);
     return ACCEL_OK;
 }
@@ -1669,31 +1057,32 @@ static accel_status f_truncate(jj_eval *ev, const jv *in, const jj_args *a, jv *
     if (given(&p[2]) && (st = to_str(ev, &p[2], &end))) return st;
     if (given(&p[3]) && p[3].t != JV_NONE && (st = need_int(ev, &p[3], "truncate", &leeway))) return st;
     int64_t endlen = (int64_t)jj_utf8_count(end.p, end.n), len;
-    if (length < endlen) return fail(ev, "expected length >= %lld, got %lld", (long long)endlen, (long long)length);
-    if (leeway < 0) return fail(ev, "expected leeway >= 0, got %lld", (long long)leeway);
+    if (length < endlen)
+        return jj_invalid(ev, "expected length >= %lld, got %lld", (long long)endlen, (long long)length);
+    if (leeway < 0) return jj_invalid(ev, "expected leeway >= 0, got %lld", (long long)leeway);
     /* Jinja measures the value itself (no str()): strings; containers are returned when short enough */
     if (in->t == JV_STR) len = (int64_t)jv_str_len(in);
     else if (in->t == JV_UNDEF) len = 0;
     else if (jv_is_seq(in)) len = (int64_t)in->u.l->n;
     else if (in->t == JV_DICT) len = (int64_t)in->u.d->n;
-    else return fail(ev, "object of type '%s' has no len()", jv_type_name(in));
+    else return jj_invalid(ev, "object of type '%s' has no len()", jv_type_name(in));
     if (len <= length + leeway) {
         *out = *in;
         return ACCEL_OK;
     }
-    if (in->t != JV_STR) return fail(ev, "can only concatenate %s (not \"str\") to %s", jv_type_name(in),
-                                     jv_type_name(in));
+    if (in->t != JV_STR) return jj_invalid(ev, "can only concatenate %s (not \"str\") to %s", jv_type_name(in),
+                                           jv_type_name(in));
     s = in->u.s;
-    jstr head = {s.p, cp_to_byte(s, length - endlen)};
+    jstr head = {s.p, jj_cp_to_byte(s, length - endlen)};
     if (!(given(&p[1]) && jv_truthy(&p[1]))) { /* drop the last (partial) word: rsplit(" ", 1)[0] */
-        const char *sp = rfind_sub(head, head.n, (jstr){" ", 1});
+        const char *sp = jj_rfind_sub(head, head.n, (jstr){" ", 1});
         if (sp) head.n = (size_t)(sp - head.p);
     }
     jbuf b;
     jbuf_init(&b, JJ_MAX_OUTPUT);
     jbuf_put(&b, head.p, head.n);
     jbuf_put(&b, end.p, end.n);
-    st = new_str(ev, &b, out);
+    st = jj_new_str(ev, &b, out);
     jbuf_free(&b);
     return st;
 }
@@ -1708,22 +1097,22 @@ static accel_status f_unique(jj_eval *ev, const jv *in, const jj_args *a, jv *ou
     jv *keys = jj_valloc(VM(ev), (n + 1) * sizeof(jv));
     if (!keys) return VM(ev)->err->status;
     bool cs = given(&p[0]) && jv_truthy(&p[0]);
-    lbuild lb = {0};
+    jj_lbuild lb = {0};
     size_t nk = 0;
     for (size_t i = 0; i < n; i++) {
         jv k;
         if ((st = sort_key(ev, &items.u.l->v[i], &p[1], cs, &k))) return st;
         if (k.t == JV_LIST || k.t == JV_DICT || k.t == JV_NS)
-            return fail(ev, "unhashable type: '%s'", jv_type_name(&k));
+            return jj_invalid(ev, "unhashable type: '%s'", jv_type_name(&k));
         bool seen = false;
         if ((st = jj_step(VM(ev), nk))) return st;
         for (size_t j = 0; j < nk && !seen; j++)
             if ((st = jv_eq(VM(ev), &keys[j], &k, &seen, 0))) return st;
         if (seen) continue;
         keys[nk++] = k;
-        if ((st = lb_push(ev, &lb, items.u.l->v[i]))) return st;
+        if ((st = jj_lb_push(ev, &lb, items.u.l->v[i]))) return st;
     }
-    return lb_done(ev, &lb, JV_LIST, out);
+    return jj_lb_done(ev, &lb, JV_LIST, out);
 }
 
 static accel_status f_wordcount(jj_eval *ev, const jv *in, const jj_args *a, jv *out) {
@@ -1857,7 +1246,7 @@ bool jj_global_get(jstr name, jv *out, jj_vm *vm) {
 /* dict(*args, **kwargs) into d: one mapping or iterable of pairs, then keywords. */
 static accel_status fill_dict(jj_eval *ev, const char *name, const jj_args *a, bool check_names, jv *d) {
     accel_status st;
-    if (a->npos > 1) return fail(ev, "%s expected at most 1 argument, got %zu", name, a->npos);
+    if (a->npos > 1) return jj_invalid(ev, "%s expected at most 1 argument, got %zu", name, a->npos);
     if (a->npos == 1) {
         const jv *src = &a->pos[0];
         if (src->t == JV_DICT || src->t == JV_NS) {
@@ -1869,7 +1258,7 @@ static accel_status fill_dict(jj_eval *ev, const char *name, const jj_args *a, b
             for (size_t i = 0; i < items.u.l->n; i++) {
                 const jv *pair = &items.u.l->v[i];
                 if (!jv_is_seq(pair) || pair->u.l->n != 2)
-                    return fail(ev, "dictionary update sequence element #%zu has the wrong length", i);
+                    return jj_invalid(ev, "dictionary update sequence element #%zu has the wrong length", i);
                 if ((st = jv_dict_set(VM(ev), d, pair->u.l->v[0], pair->u.l->v[1]))) return st;
             }
         }
@@ -1880,9 +1269,9 @@ static accel_status fill_dict(jj_eval *ev, const char *name, const jj_args *a, b
         for (size_t i = 0; i < d->u.d->n; i++) {
             const jv *k = &d->u.d->k[i];
             if (k->t == JV_STR && k->u.s.n && k->u.s.p[0] == '_')
-                return fail(ev, "Chat templates cannot store underscore-prefixed attributes on a namespace, but got "
-                                "'%.*s'. Please rename the attribute.",
-                            (int)k->u.s.n, k->u.s.p);
+                return jj_invalid(ev, "Chat templates cannot store underscore-prefixed attributes on a namespace, "
+                                      "but got '%.*s'. Please rename the attribute.",
+                                  (int)k->u.s.n, k->u.s.p);
         }
     return ACCEL_OK;
 }
@@ -1896,17 +1285,17 @@ static accel_status call_global(jj_eval *ev, int id, const jj_args *a, jv *out) 
         jstr s;
         if ((st = bind(ev, "raise_exception", P, 1, a, &msg))) return st;
         if (!given(&msg) && a->npos == 0)
-            return fail(ev, "raise_exception() missing 1 required positional argument: 'message'");
+            return jj_invalid(ev, "raise_exception() missing 1 required positional argument: 'message'");
         if ((st = to_str(ev, &msg, &s))) return st;
         jj_eval_mark_raised(ev);
-        return fail(ev, "%.*s", (int)(s.n > 500 ? 500 : s.n), s.p);
+        return jj_invalid(ev, "%.*s", (int)(s.n > 500 ? 500 : s.n), s.p);
     }
     case G_STRFTIME: {
         static const char *const P[] = {"format"};
         jv f;
         jstr s;
         if ((st = bind(ev, "strftime_now", P, 1, a, &f)) || (st = to_str(ev, &f, &s))) return st;
-        if (s.n > 200) return fail(ev, "strftime_now: format too long");
+        if (s.n > 200) return jj_invalid(ev, "strftime_now: format too long");
         char fmt[256], buf[1024];
         if (s.n) memcpy(fmt, s.p, s.n);
         fmt[s.n] = '\0';
@@ -1919,20 +1308,21 @@ static accel_status call_global(jj_eval *ev, int id, const jj_args *a, jv *out) 
     }
     case G_RANGE: {
         int64_t r[3] = {0, 0, 1};
-        if (a->nkw) return fail(ev, "range() takes no keyword arguments");
-        if (a->npos < 1 || a->npos > 3) return fail(ev, "range expected 1 to 3 arguments, got %zu", a->npos);
+        if (a->nkw) return jj_invalid(ev, "range() takes no keyword arguments");
+        if (a->npos < 1 || a->npos > 3) return jj_invalid(ev, "range expected 1 to 3 arguments, got %zu", a->npos);
         for (size_t i = 0; i < a->npos; i++)
             if ((st = need_int(ev, &a->pos[i], "range", &r[i]))) return st;
         if (a->npos == 1) {
             r[1] = r[0];
             r[0] = 0;
         }
-        if (r[2] == 0) return fail(ev, "range() arg 3 must not be zero");
+        if (r[2] == 0) return jj_invalid(ev, "range() arg 3 must not be zero");
         /* the sandbox's safe_range */
         double len = r[2] > 0 ? ceil(((double)r[1] - (double)r[0]) / (double)r[2])
                               : ceil(((double)r[0] - (double)r[1]) / (double)-r[2]);
         if (len < 0) len = 0;
-        if (len > 100000) return fail(ev, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+        if (len > 100000)
+            return jj_invalid(ev, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
         if ((st = new_list(ev, (size_t)len, out))) return st;
         for (size_t i = 0; i < (size_t)len; i++) out->u.l->v[i] = jv_int(r[0] + (int64_t)i * r[2]);
         out->u.l->view = JL_RANGE;
@@ -1944,7 +1334,7 @@ static accel_status call_global(jj_eval *ev, int id, const jj_args *a, jv *out) 
         if ((st = jv_new_dict(VM(ev), 4, id == G_NAMESPACE ? JV_NS : JV_DICT, out))) return st;
         return fill_dict(ev, id == G_NAMESPACE ? "namespace" : "dict", a, id == G_NAMESPACE, out);
     default:
-        return unsupported(ev, "the global '%s' is not supported", GLOBALS[id]);
+        return jj_unsupported(ev, "the global '%s' is not supported", GLOBALS[id]);
     }
 }
 
@@ -2046,7 +1436,7 @@ static accel_status loop_attr(jj_eval *ev, const jv *obj, jstr name, jv *out) {
         out->t = JV_FUNC;
         out->u.fn = fn;
     } else if (jstr_eq_c(name, "changed")) {
-        return unsupported(ev, "loop.changed() is not supported");
+        return jj_unsupported(ev, "loop.changed() is not supported");
     } else {
         *out = jj_undef_attr(ev, obj, name);
     }
@@ -2068,7 +1458,7 @@ accel_status jj_getattr_only(jj_eval *ev, const jv *obj, jstr name, jv *out) {
     case JV_STR:
         if ((id = find_method(STR_METHODS, name)) >= 0) return bound_method(ev, id, obj, out);
         if (in_names(STR_UNSUPPORTED, name))
-            return unsupported(ev, "the str.%.*s() method is not supported", (int)name.n, name.p);
+            return jj_unsupported(ev, "the str.%.*s() method is not supported", (int)name.n, name.p);
         break;
     case JV_DICT:
         if ((id = find_method(DICT_METHODS, name)) >= 0) return bound_method(ev, id, obj, out);
@@ -2077,7 +1467,7 @@ accel_status jj_getattr_only(jj_eval *ev, const jv *obj, jstr name, jv *out) {
             return ACCEL_OK;
         }
         if (in_names(DICT_UNSUPPORTED, name))
-            return unsupported(ev, "the dict.%.*s() method is not supported", (int)name.n, name.p);
+            return jj_unsupported(ev, "the dict.%.*s() method is not supported", (int)name.n, name.p);
         break;
     case JV_LIST:
         if ((id = find_method(LIST_METHODS, name)) >= 0) return bound_method(ev, id, obj, out);
@@ -2113,7 +1503,7 @@ static accel_status affix(jj_eval *ev, jstr s, const jj_args *a, bool ends, bool
     int64_t start = 0, end = INT64_MAX;
     if (given(&p[1]) && p[1].t != JV_NONE && (st = need_int(ev, &p[1], "startswith", &start))) return st;
     if (given(&p[2]) && p[2].t != JV_NONE && (st = need_int(ev, &p[2], "startswith", &end))) return st;
-    size_t b = cp_to_byte(s, start), e = end == INT64_MAX ? s.n : cp_to_byte(s, end);
+    size_t b = jj_cp_to_byte(s, start), e = end == INT64_MAX ? s.n : jj_cp_to_byte(s, end);
     if (e < b) {
         *out = false;
         return ACCEL_OK;
@@ -2128,8 +1518,8 @@ static accel_status affix(jj_eval *ev, jstr s, const jj_args *a, bool ends, bool
     *out = false;
     for (size_t i = 0; i < nc; i++) {
         if (cands[i].t != JV_STR)
-            return fail(ev, "%s first arg must be str or a tuple of str, not %s", ends ? "endswith" : "startswith",
-                        jv_type_name(&cands[i]));
+            return jj_invalid(ev, "%s first arg must be str or a tuple of str, not %s",
+                              ends ? "endswith" : "startswith", jv_type_name(&cands[i]));
         jstr x = cands[i].u.s;
         if (x.n <= sub.n && memcmp(ends ? sub.p + sub.n - x.n : sub.p, x.p, x.n) == 0) *out = true;
     }
@@ -2191,10 +1581,10 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
         if ((st = bind(ev, "strip", P, 1, a, p))) return st;
         bool have = given(&p[0]) && p[0].t != JV_NONE;
         if (have) {
-            if (p[0].t != JV_STR) return fail(ev, "strip arg must be None or str");
+            if (p[0].t != JV_STR) return jj_invalid(ev, "strip arg must be None or str");
             chars = p[0].u.s;
         }
-        jstr r = strip(s, have ? &chars : NULL, id != M_RSTRIP, id != M_LSTRIP);
+        jstr r = jj_strip(s, have ? &chars : NULL, id != M_RSTRIP, id != M_LSTRIP);
         *out = jv_str(r.p, r.n);
         return ACCEL_OK;
     }
@@ -2204,13 +1594,13 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
         if ((st = bind(ev, "split", P, 2, a, p))) return st;
         if (given(&p[1]) && (st = need_int(ev, &p[1], "split", &maxsplit))) return st;
         bool have = given(&p[0]) && p[0].t != JV_NONE;
-        if (have && p[0].t != JV_STR) return fail(ev, "must be str or None, not %s", jv_type_name(&p[0]));
-        return split(ev, s, have ? &p[0].u.s : NULL, maxsplit, id == M_RSPLIT, out);
+        if (have && p[0].t != JV_STR) return jj_invalid(ev, "must be str or None, not %s", jv_type_name(&p[0]));
+        return jj_split(ev, s, have ? &p[0].u.s : NULL, maxsplit, id == M_RSPLIT, out);
     }
     case M_SPLITLINES: {
         static const char *const P[] = {"keepends"};
         if ((st = bind(ev, "splitlines", P, 1, a, p))) return st;
-        return splitlines(ev, s, given(&p[0]) && jv_truthy(&p[0]), out);
+        return jj_splitlines(ev, s, given(&p[0]) && jv_truthy(&p[0]), out);
     }
     case M_STARTSWITH: case M_ENDSWITH: {
         bool r;
@@ -2220,24 +1610,25 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
     }
     case M_UPPER: case M_LOWER: case M_TITLE: case M_CAPITALIZE: case M_SWAPCASE:
         if ((st = bind(ev, "str method", NULL, 0, a, NULL))) return st;
-        return change_case(ev, s, id == M_UPPER ? CASE_UPPER : id == M_LOWER ? CASE_LOWER : id == M_TITLE ? CASE_TITLE
-                                                 : id == M_CAPITALIZE ? CASE_CAPITALIZE : CASE_SWAP, out);
+        return jj_change_case(ev, s, id == M_UPPER ? JJ_CASE_UPPER : id == M_LOWER ? JJ_CASE_LOWER
+                                     : id == M_TITLE ? JJ_CASE_TITLE : id == M_CAPITALIZE ? JJ_CASE_CAPITALIZE
+                                     : JJ_CASE_SWAP, out);
     case M_REPLACE: {
         static const char *const P[] = {"old", "new", "count"};
         int64_t count = -1;
         if ((st = bind(ev, "replace", P, 3, a, p))) return st;
-        if (p[0].t != JV_STR || p[1].t != JV_STR) return fail(ev, "replace() arguments must be str");
+        if (p[0].t != JV_STR || p[1].t != JV_STR) return jj_invalid(ev, "replace() arguments must be str");
         if (given(&p[2]) && (st = need_int(ev, &p[2], "replace", &count))) return st;
-        return replace(ev, s, p[0].u.s, p[1].u.s, count, out);
+        return jj_replace(ev, s, p[0].u.s, p[1].u.s, count, out);
     }
     case M_FIND: case M_RFIND: case M_INDEX_S: case M_RINDEX: case M_COUNT_S: {
         static const char *const P[] = {"sub", "start", "end"};
         int64_t start = 0, end = INT64_MAX;
         if ((st = bind(ev, "find", P, 3, a, p))) return st;
-        if (p[0].t != JV_STR) return fail(ev, "must be str, not %s", jv_type_name(&p[0]));
+        if (p[0].t != JV_STR) return jj_invalid(ev, "must be str, not %s", jv_type_name(&p[0]));
         if (given(&p[1]) && p[1].t != JV_NONE && (st = need_int(ev, &p[1], "find", &start))) return st;
         if (given(&p[2]) && p[2].t != JV_NONE && (st = need_int(ev, &p[2], "find", &end))) return st;
-        size_t b = cp_to_byte(s, start), e = end == INT64_MAX ? s.n : cp_to_byte(s, end);
+        size_t b = jj_cp_to_byte(s, start), e = end == INT64_MAX ? s.n : jj_cp_to_byte(s, end);
         jstr sub = p[0].u.s;
         if (id == M_COUNT_S) {
             int64_t c = 0;
@@ -2246,7 +1637,7 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
                 if (sub.n == 0) c = (int64_t)jj_utf8_count(s.p + b, e - b) + 1;
                 else
                     for (size_t i = b; i + sub.n <= e;) {
-                        const char *h = find_sub(range, i, sub);
+                        const char *h = jj_find_sub(range, i, sub);
                         if (!h) break;
                         c++;
                         i = (size_t)(h - s.p) + sub.n;
@@ -2258,11 +1649,11 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
         const char *h = NULL;
         if (e >= b) {
             jstr range = {s.p, e};
-            h = (id == M_FIND || id == M_INDEX_S) ? find_sub(range, b, sub) : rfind_sub(range, e, sub);
+            h = (id == M_FIND || id == M_INDEX_S) ? jj_find_sub(range, b, sub) : jj_rfind_sub(range, e, sub);
             if (h && (size_t)(h - s.p) < b) h = NULL;
         }
         if (!h) {
-            if (id == M_INDEX_S || id == M_RINDEX) return fail(ev, "substring not found");
+            if (id == M_INDEX_S || id == M_RINDEX) return jj_invalid(ev, "substring not found");
             *out = jv_int(-1);
         } else {
             *out = jv_int((int64_t)jj_utf8_count(s.p, (size_t)(h - s.p)));
@@ -2275,8 +1666,8 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
         if ((st = bind(ev, "join", P, 1, a, p)) || (st = jj_iterate(ev, &p[0], &items))) return st;
         for (size_t i = 0; i < items.u.l->n; i++)
             if (items.u.l->v[i].t != JV_STR)
-                return fail(ev, "sequence item %zu: expected str instance, %s found", i,
-                            jv_type_name(&items.u.l->v[i]));
+                return jj_invalid(ev, "sequence item %zu: expected str instance, %s found", i,
+                                  jv_type_name(&items.u.l->v[i]));
         return join_values(ev, &items, s, out);
     }
     case M_ISDIGIT: case M_ISALPHA: case M_ISALNUM: case M_ISSPACE: case M_ISLOWER: case M_ISUPPER:
@@ -2292,14 +1683,14 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
             *out = jv_str(s.p, s.n);
             return ACCEL_OK;
         }
-        if (w > (int64_t)JJ_MAX_OUTPUT) return fail(ev, "the template built a string longer than the limit");
+        if (w > (int64_t)JJ_MAX_OUTPUT) return jj_invalid(ev, "the template built a string longer than the limit");
         jbuf b;
         jbuf_init(&b, JJ_MAX_OUTPUT);
         size_t k = 0;
         if (s.n && (s.p[0] == '+' || s.p[0] == '-')) jbuf_putc(&b, s.p[k++]);
         for (int64_t i = 0; i < w - len; i++) jbuf_putc(&b, '0');
         jbuf_put(&b, s.p + k, s.n - k);
-        st = new_str(ev, &b, out);
+        st = jj_new_str(ev, &b, out);
         jbuf_free(&b);
         return st;
     }
@@ -2309,16 +1700,16 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
         jstr fill = {" ", 1};
         if ((st = bind(ev, "center", P, 2, a, p)) || (st = need_int(ev, &p[0], "center", &w))) return st;
         if (given(&p[1])) {
-            if (p[1].t != JV_STR) return fail(ev, "The fill character must be a unicode character");
+            if (p[1].t != JV_STR) return jj_invalid(ev, "The fill character must be a unicode character");
             fill = p[1].u.s;
         }
-        return pad(ev, s, w, fill, id == M_CENTER ? 0 : id == M_LJUST ? -1 : 1, out);
+        return jj_pad(ev, s, w, fill, id == M_CENTER ? 0 : id == M_LJUST ? -1 : 1, out);
     }
-    case M_FORMAT: return str_format(ev, s, a, out);
+    case M_FORMAT: return jj_str_format(ev, s, a, out);
     case M_REMOVEPREFIX: case M_REMOVESUFFIX: {
         static const char *const P[] = {"affix"};
         if ((st = bind(ev, "removeprefix", P, 1, a, p))) return st;
-        if (p[0].t != JV_STR) return fail(ev, "must be str, not %s", jv_type_name(&p[0]));
+        if (p[0].t != JV_STR) return jj_invalid(ev, "must be str, not %s", jv_type_name(&p[0]));
         jstr x = p[0].u.s;
         *out = jv_str(s.p, s.n);
         if (x.n <= s.n) {
@@ -2330,9 +1721,9 @@ static accel_status call_str_method(jj_eval *ev, int id, jstr s, const jj_args *
     case M_PARTITION: case M_RPARTITION: {
         static const char *const P[] = {"sep"};
         if ((st = bind(ev, "partition", P, 1, a, p))) return st;
-        if (p[0].t != JV_STR) return fail(ev, "must be str, not %s", jv_type_name(&p[0]));
-        if (p[0].u.s.n == 0) return fail(ev, "empty separator");
-        const char *h = id == M_PARTITION ? find_sub(s, 0, p[0].u.s) : rfind_sub(s, s.n, p[0].u.s);
+        if (p[0].t != JV_STR) return jj_invalid(ev, "must be str, not %s", jv_type_name(&p[0]));
+        if (p[0].u.s.n == 0) return jj_invalid(ev, "empty separator");
+        const char *h = id == M_PARTITION ? jj_find_sub(s, 0, p[0].u.s) : jj_rfind_sub(s, s.n, p[0].u.s);
         if ((st = jv_new_list(VM(ev), 3, JV_TUPLE, out))) return st;
         jv *v = out->u.l->v;
         if (!h) {
@@ -2360,8 +1751,8 @@ static accel_status call_method(jj_eval *ev, const jfunc *fn, const jj_args *a, 
     case M_GET: {
         static const char *const P[] = {"key", "default"};
         if ((st = bind(ev, "get", P, 2, a, p))) return st;
-        if (!given(&p[0]) && a->npos == 0) return fail(ev, "get expected at least 1 argument, got 0");
-        if (p[0].t == JV_LIST || p[0].t == JV_DICT) return fail(ev, "unhashable type: '%s'", jv_type_name(&p[0]));
+        if (!given(&p[0]) && a->npos == 0) return jj_invalid(ev, "get expected at least 1 argument, got 0");
+        if (p[0].t == JV_LIST || p[0].t == JV_DICT) return jj_invalid(ev, "unhashable type: '%s'", jv_type_name(&p[0]));
         if (!jv_dict_get(self, &p[0], out)) *out = given(&p[1]) ? p[1] : jv_none();
         return ACCEL_OK;
     }
@@ -2396,7 +1787,7 @@ static accel_status call_method(jj_eval *ev, const jfunc *fn, const jj_args *a, 
                 count++;
             }
         }
-        if (fn->id == M_INDEX_L) return fail(ev, "value is not in list");
+        if (fn->id == M_INDEX_L) return jj_invalid(ev, "value is not in list");
         *out = jv_int(count);
         return ACCEL_OK;
     }
@@ -2419,8 +1810,8 @@ accel_status jj_call_builtin(jj_eval *ev, const jv *fnv, const jj_args *args, jv
     case JF_GLOBAL: return call_global(ev, fn->id, args, out);
     case JF_METHOD: return call_method(ev, fn, args, out);
     case JF_LOOP_CYCLE:
-        if (args->nkw) return fail(ev, "cycle() takes no keyword arguments");
-        if (args->npos == 0) return fail(ev, "no items for cycling given");
+        if (args->nkw) return jj_invalid(ev, "cycle() takes no keyword arguments");
+        if (args->npos == 0) return jj_invalid(ev, "no items for cycling given");
         *out = args->pos[fn->loop->index0 % args->npos];
         return ACCEL_OK;
     default: return jj_eval_fail(ev, ACCEL_ERR_INTERNAL, "chat template: bad callable");

@@ -20,7 +20,7 @@ accel_status jj_render(const jnode *root, const jj_source *src, const jj_var *va
 /* Python binary arithmetic (+ - * / // % **) and `item in container`. */
 accel_status jj_binop(jj_eval *ev, jop op, const jv *a, const jv *b, jv *out);
 accel_status jj_contains(jj_eval *ev, const jv *container, const jv *item, bool *out);
-/* Python's printf-style "fmt % args" (also the `format` filter). */
+/* Python's printf-style "fmt % args" (also the `format` filter); in jinja_strings.c. */
 accel_status jj_percent_format(jj_eval *ev, const jv *fmt, const jv *args, jv *out);
 /* getattr(obj, name) without the item fallback: methods, namespace attributes, loop attributes. */
 accel_status jj_getattr_only(jj_eval *ev, const jv *obj, jstr name, jv *out);

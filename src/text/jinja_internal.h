@@ -3,7 +3,8 @@
  * Pipeline: source --jinja_lexer.c--> tokens --jinja_parser.c--> syntax tree (nodes) --jinja_eval.c--> text.
  * Values (jinja_value.c) follow Python's semantics because Hugging Face renders templates with Python's Jinja2:
  * printing is Python's str(), equality/ordering/arithmetic are Python's, strings are UTF-8 but are indexed,
- * sliced and measured in code points. Filters, tests, methods and globals live in jinja_builtins.c.
+ * sliced and measured in code points. Filters, tests, methods and globals live in jinja_builtins.c, the string
+ * operations and formatting they use in jinja_strings.c.
  *
  * Memory: everything of a parsed template (tokens, nodes, constants) lives in the template's arena; everything
  * a render creates lives in that render's arena, freed at once when the render ends. Arenas have a byte limit, so
@@ -357,6 +358,55 @@ accel_status jj_getattr(jj_eval *ev, const jv *obj, jstr name, jv *out);
 accel_status jj_gen_fill(jj_eval *ev, jgen *g);
 /* Calls a builtin function or bound method. */
 accel_status jj_call_builtin(jj_eval *ev, const jv *fn, const jj_args *args, jv *out);
+
+/* Helpers of the builtins that jinja_strings.c shares: fail at the node being evaluated with
+ * ACCEL_ERR_INVALID_ARG (a Python error) or ACCEL_ERR_UNSUPPORTED (a feature not implemented here). */
+accel_status jj_invalid(jj_eval *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+accel_status jj_unsupported(jj_eval *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A new string value copied from b; fails if b passed its limit or ran out of memory. */
+accel_status jj_new_str(jj_eval *ev, const jbuf *b, jv *out);
+/* The integer of a bool or int value. */
+static inline int64_t jj_ival(const jv *v) { return v->t == JV_BOOL ? (int64_t)v->u.b : v->u.i; }
+
+/* ---- string operations and formatting (jinja_strings.c) ---------------------------------------------------- */
+/* Python's str methods work on code points: indexes and widths below count code points, not bytes. */
+typedef enum { JJ_CASE_UPPER, JJ_CASE_LOWER, JJ_CASE_TITLE, JJ_CASE_CAPITALIZE, JJ_CASE_SWAP } jj_case_op;
+/* str.upper/lower/title/capitalize/swapcase as a new string. */
+accel_status jj_change_case(jj_eval *ev, jstr s, jj_case_op op, jv *out);
+/* str.strip/lstrip/rstrip (left/right say which ends); chars NULL = whitespace. The result points into s. */
+jstr jj_strip(jstr s, const jstr *chars, bool left, bool right);
+/* First occurrence of sub at byte offset >= from / last one ending at or before byte offset upto; NULL if none. */
+const char *jj_find_sub(jstr s, size_t from, jstr sub);
+const char *jj_rfind_sub(jstr s, size_t upto, jstr sub);
+
+/* A growable list under construction (items in the render arena, JJ_MAX_LIST items at most). */
+typedef struct jj_lbuild {
+    jv *v;
+    size_t n, cap;
+} jj_lbuild;
+/* Appends x; fails past JJ_MAX_LIST or the memory limit. */
+accel_status jj_lb_push(jj_eval *ev, jj_lbuild *lb, jv x);
+/* Makes the list or tuple (t) of the items pushed so far. */
+accel_status jj_lb_done(jj_eval *ev, jj_lbuild *lb, jv_type t, jv *out);
+
+/* str.split / str.rsplit (from_right); sep NULL splits on runs of whitespace; maxsplit < 0 = no limit. */
+accel_status jj_split(jj_eval *ev, jstr s, const jstr *sep, int64_t maxsplit, bool from_right, jv *out);
+/* str.splitlines(keepends) with Python's line boundaries. */
+accel_status jj_splitlines(jj_eval *ev, jstr s, bool keepends, jv *out);
+/* str.replace(old, rep, count); count < 0 = all. */
+accel_status jj_replace(jj_eval *ev, jstr s, jstr old, jstr rep, int64_t count, jv *out);
+/* Byte offset of code point index i (negative from the end, clamped like a Python slice bound). */
+size_t jj_cp_to_byte(jstr s, int64_t i);
+/* Pads s to width code points with the one-character fill: where -1 left-justify, 0 center, 1 right-justify. */
+accel_status jj_pad(jj_eval *ev, jstr s, int64_t width, jstr fill, int where, jv *out);
+/* HTML escape of & < > " ' (the escape filter). */
+accel_status jj_html_escape(jj_eval *ev, jstr s, jv *out);
+/* Python int(s, base) and float(s) of a string; false where Python raises ValueError. */
+bool jj_parse_py_int(jstr s, int64_t base, int64_t *out);
+bool jj_parse_py_float(jstr s, double *out);
+/* str.format with '{}', '{0}' and '{name}' fields (format specs, conversions and attributes are unsupported). */
+accel_status jj_str_format(jj_eval *ev, jstr f, const jj_args *a, jv *out);
+/* (jj_percent_format, Python's "fmt % args", is declared in jinja_eval.h.) */
 
 /* ---- evaluator hooks used by the builtins ------------------------------------------------------------------ */
 jj_vm *jj_eval_vm(jj_eval *ev);
