@@ -11,24 +11,7 @@
 # skews every number (the report shows the load average).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-
-py=${ACCEL_PEERS_PYTHON:-}
-if [ -z "$py" ]; then
-  py=.venv-peers/bin/python
-  stamp=.venv-peers/.requirements.sha256
-  want=$(sha256sum python/peers/requirements.txt | cut -d' ' -f1)
-  if [ ! -x "$py" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    python3 -m venv .venv-peers
-    .venv-peers/bin/pip install -q --upgrade pip
-    .venv-peers/bin/pip install -q -r python/peers/requirements.txt
-    echo "$want" > "$stamp"
-  fi
-fi
-
-bash scripts/install-deps.sh
-cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DACCEL_WERROR=ON -DACCEL_BUILD_TESTS=OFF >/dev/null
-cmake --build build-release --target accel -j "$(nproc)"
+source scripts/peers-env.sh  # $py, build-release/accel
 
 args=("$@")
 has_out=0
